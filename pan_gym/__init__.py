@@ -1,0 +1,3 @@
+"""pan-gym: the PAN world model (arXiv 2511.09057) as a Gymnasium environment."""
+
+__version__ = "0.1.0"

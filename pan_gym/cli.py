@@ -1,0 +1,15 @@
+"""The ``pan-gym`` command line. Each command lives beside the code it drives; this file only wires them up."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="pan-gym: the PAN world model as a Gymnasium environment.", no_args_is_help=True)
+
+# Commands are registered below by importing their modules' ``register(app)``.
+from pan_gym.data.collect import register as _register_collect  # noqa: E402
+
+_register_collect(app)
+
+if __name__ == "__main__":
+    app()
