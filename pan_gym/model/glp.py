@@ -117,7 +117,7 @@ class PanWorldModel(nn.Module):
         vis_grid = self.encoder.grid(1, cfg.image_size, cfg.image_size)
         self.backbone = Backbone(qwen, cfg.backbone, self.text.dim, vis_grid)
         self.latent = make_latent_space(cfg.vae)
-        self.decoder_text = self.text if cfg.decoder.text_kind == "shared" else None
+        self.decoder_text = None  # None: the DiT reads the backbone's action text encoding (small presets)
         if cfg.decoder.text_kind == "umt5" and cfg.decoder.path is not None:
             self.decoder_text = UMT5TextEncoder(Path(cfg.decoder.path) / "text_encoder")
         text_dim = cfg.decoder.text_dim or self.text.dim
@@ -227,9 +227,7 @@ class PanWorldModel(nn.Module):
         s_hat = self.backbone.step(state.backbone, state.vis, text, state.s_hat)
         if not torch.isfinite(s_hat).all():
             raise RuntimeError("the backbone produced non-finite values (NaN/inf) in the predicted state")
-        dec_text, dec_mask = (
-            (text, mask) if self.decoder_text is self.text else self.decoder_text(list(actions))
-        )
+        dec_text, dec_mask = (text, mask) if self.decoder_text is None else self.decoder_text(list(actions))
         state.s_hat, state.vis, state.steps = s_hat, None, state.steps + 1
         state.pending = ChunkCondition(dec_text, dec_mask, s_hat)
         return s_hat
@@ -348,7 +346,9 @@ class PanWorldModel(nn.Module):
             if self.training
             else (torch.zeros(b, dtype=torch.bool, device=lat.device))
         )
-        conds = [ChunkCondition(text[ar, i], mask[ar, i], s_hat[ar, i]).dropped(drop) for i in (k, kb)]
+        dtext, dmask = (text, mask) if self.decoder_text is None else self.decoder_text(flat)
+        dtext, dmask = dtext.unflatten(0, (b, n)), dmask.unflatten(0, (b, n))
+        conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], s_hat[ar, i]).dropped(drop) for i in (k, kb)]
         v = self.decoder(x, sigma, conds)
         err = (v - velocity_target(x0, eps)).pow(2).mean(1)  # (B, F, h, w)
         before = torch.cat([cond.expand(-1, -1, t, -1, -1), x_a[:, :, -1:].expand(-1, -1, t, -1, -1)], dim=2)

@@ -1,0 +1,147 @@
+import json
+
+import pytest
+import torch
+
+from pan_gym.config import PanConfig, preset
+from pan_gym.model.glp import PanWorldModel
+from pan_gym.model.io import CheckpointError
+
+
+def _batch(b=2, n=3, t=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    frames = torch.randint(0, 256, (b, n, t, 64, 64, 3), generator=g, dtype=torch.uint8)
+    return {
+        "first_frame": torch.randint(0, 256, (b, 64, 64, 3), generator=g, dtype=torch.uint8),
+        "frames": frames,
+        "actions": [["turn left", "go to the red ball", "drop it"][:n] for _ in range(b)],
+        "rewards": torch.zeros(b, n),
+        "terminated": torch.zeros(b, n, dtype=torch.bool),
+        "mission": ["go to the red ball"] * b,
+    }
+
+
+def test_gradients_reach_the_queries_through_the_flow_loss():
+    torch.manual_seed(0)
+    model = PanWorldModel.from_preset("tiny").train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    # at init the state stream's output is zero (so its input gets no gradient); one step opens it
+    model.loss(_batch(), torch.Generator().manual_seed(0))["flow"].backward()
+    opt.step()
+    opt.zero_grad()
+    model.loss(_batch(), torch.Generator().manual_seed(1))["flow"].backward()
+    grad = model.backbone.queries.grad
+    assert grad is not None and grad.abs().sum() > 0
+    assert (
+        model.backbone.lm.layers[0].self_attn.q_proj.weight.grad.abs().sum() > 0
+    )  # backbone trains (small/tiny)
+
+
+def test_loss_is_finite_and_single_step_windows_work():
+    model = PanWorldModel.from_preset("tiny").train()
+    out = model.loss(_batch(n=1), torch.Generator().manual_seed(0))
+    assert torch.isfinite(out["loss"]) and set(out) == {"flow", "reward", "loss"}
+    with pytest.raises(ValueError, match="frames"):
+        model.loss(_batch(t=3))
+
+
+def test_rollout_is_deterministic_given_the_generator(tiny_model):
+    frame = torch.randint(
+        0, 256, (1, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    outs = []
+    for _ in range(2):
+        state = tiny_model.start(frame)
+        g = torch.Generator().manual_seed(7)
+        outs.append(torch.cat([tiny_model.step(state, ["turn left"], g)[1] for _ in range(3)], 1))
+    assert torch.equal(outs[0], outs[1]) and outs[0].shape == (1, 6, 64, 64, 3)
+
+
+def test_snapshot_branching_reproduces_frames(tiny_model):
+    frame = torch.zeros(2, 64, 64, 3, dtype=torch.uint8)
+    state = tiny_model.start(frame)
+    tiny_model.step(state, ["turn left", "turn right"], torch.Generator().manual_seed(0))
+    snap = state.snapshot()
+    a = tiny_model.step(state, ["move forward", "drop it"], torch.Generator().manual_seed(1))[1]
+    b = tiny_model.step(snap, ["move forward", "drop it"], torch.Generator().manual_seed(1))[1]
+    assert torch.equal(a, b)
+
+
+def test_save_load_gives_identical_outputs(tmp_path, tiny_model):
+    tiny_model.save_pretrained(tmp_path / "m")
+    loaded = PanWorldModel.from_pretrained(tmp_path / "m")
+    frame = torch.randint(
+        0, 256, (1, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    outs = []
+    for m in (tiny_model, loaded):
+        s = m.start(frame)
+        outs.append(m.step(s, ["pick up the blue key"], torch.Generator().manual_seed(3)))
+    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])
+    assert {p.name for p in (tmp_path / "m").iterdir()} == {"config.json", "model.safetensors"}
+
+
+def test_corrupted_and_mismatched_checkpoints_name_the_file(tmp_path, tiny_model):
+    d = tiny_model.save_pretrained(tmp_path / "m")
+    weights = d / "model.safetensors"
+    blob = weights.read_bytes()
+    weights.write_bytes(blob[: len(blob) // 2])  # truncated, as by a killed copy
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        PanWorldModel.from_pretrained(d)
+    weights.write_bytes(blob)
+    (d / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="config.json"):
+        PanWorldModel.from_pretrained(d)
+    # a config for another architecture than the weights
+    cfg = tiny_model.cfg.to_dict()
+    cfg["backbone"]["num_queries"] = 8
+    (d / "config.json").write_text(json.dumps({"format": "pan-gym", "format_version": 1, "config": cfg}))
+    with pytest.raises(CheckpointError, match="shapes do not match"):
+        PanWorldModel.from_pretrained(d)
+    cfg["backbone"]["not_a_field"] = 1
+    (d / "config.json").write_text(json.dumps({"format": "pan-gym", "format_version": 1, "config": cfg}))
+    with pytest.raises(CheckpointError, match="not_a_field"):
+        PanWorldModel.from_pretrained(d)
+    with pytest.raises(CheckpointError, match="not a model directory"):
+        PanWorldModel.from_pretrained(tmp_path / "nowhere")
+
+
+def test_bad_inputs_raise_clear_errors(tiny_model):
+    with pytest.raises(ValueError, match="uint8"):
+        tiny_model.start(torch.zeros(1, 64, 64, 3))
+    with pytest.raises(ValueError, match="shape"):
+        tiny_model.start(torch.zeros(64, 64, 3, dtype=torch.uint8))
+    state = tiny_model.start(torch.zeros(2, 64, 64, 3, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="batch size 2"):
+        tiny_model.predict(state, ["turn left"])
+    with pytest.raises(ValueError, match="list of str"):
+        tiny_model.predict(state, "turn left")
+    with pytest.raises(RuntimeError, match="predict"):
+        tiny_model.decode(state)
+
+
+def test_paper_preset_layout_on_meta_device():
+    model = PanWorldModel.from_preset("paper", device="meta")
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    lm_head = model.backbone.lm.embed_tokens.weight.numel()  # Qwen2.5-VL-7B's untied LM head (we drop it)
+    qwen = count(model.encoder) + count(model.backbone.lm) + lm_head
+    assert 8.2e9 < qwen < 8.4e9  # Qwen2.5-VL-7B-Instruct: 8.29 B
+    assert 14.0e9 < count(model.decoder.dit) < 14.5e9  # Wan2.1-T2V-14B
+    assert model.backbone.num_queries == 256 and model.cfg.backbone.max_rounds == 10
+    assert model.backbone.queries.is_meta
+
+
+def test_small_preset_sizes():
+    model = PanWorldModel.from_preset("small")
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert 1e6 < count(model.backbone.lm) < 10e6 and 1e6 < count(model.decoder) < 10e6
+    assert model.encoder.tokens_per_frame(64, 64) == 64  # one token per BabyAI tile
+    emb, _ = model.text(["go to the red ball", "walk over to the red ball", "pick up the blue key"])
+    pooled = torch.nn.functional.normalize(emb.mean(1), dim=-1)
+    # the frozen pretrained encoder puts a paraphrase nearer its original than a different action
+    assert pooled[0] @ pooled[1] > pooled[0] @ pooled[2]
+
+
+def test_config_roundtrip():
+    cfg = preset("small")
+    assert PanConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
