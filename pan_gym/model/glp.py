@@ -346,8 +346,9 @@ class PanWorldModel(nn.Module):
             if self.training
             else (torch.zeros(b, dtype=torch.bool, device=lat.device))
         )
-        dtext, dmask = (text, mask) if self.decoder_text is None else self.decoder_text(flat)
-        dtext, dmask = dtext.unflatten(0, (b, n)), dmask.unflatten(0, (b, n))
+        dtext, dmask = text, mask  # (B, N, L, E), (B, N, L): already unflattened above
+        if self.decoder_text is not None:
+            dtext, dmask = (x.unflatten(0, (b, n)) for x in self.decoder_text(flat))
         conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], s_hat[ar, i]).dropped(drop) for i in (k, kb)]
         v = self.decoder(x, sigma, conds)
         err = (v - velocity_target(x0, eps)).pow(2).mean(1)  # (B, F, h, w)
