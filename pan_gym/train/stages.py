@@ -1,0 +1,102 @@
+"""Which parameters each training stage updates, and the loss each stage minimises.
+
+| stage     | trains                                                  | loss                                       |
+|-----------|---------------------------------------------------------|--------------------------------------------|
+| `vae`     | `model.latent` (the per-frame AutoencoderKL; kind "kl") | L1 + MSE reconstruction + small KL          |
+| `decoder` | `model.decoder` (+ `model.text` if it is trainable)     | flow matching, state tokens zeroed (PAN 1) |
+| `joint`   | everything the config does not freeze, except `latent`  | flow matching + reward head (PAN stage 2)  |
+| `reward`  | `model.reward_head`                                      | reward MSE + termination BCE               |
+
+Parameters the config freezes (a pretrained MiniLM, the paper's backbone) never train; modules with no trainable
+parameter are put in eval mode (no dropout, no RNG use), which also keeps resumed runs bit-identical.
+``decoder`` is PAN's stage 1: the DiT learns Causal Swin-DPM denoising from the action text alone; the backbone is
+not run and its state tokens are zeros (``state_free``), so the zero-initialised state stream starts from zero.
+
+Example:
+    >>> from pan_gym.model.glp import PanWorldModel
+    >>> model = PanWorldModel.from_preset("tiny")
+    >>> params = select_trainable(model, "reward")
+    >>> all(n.startswith("reward_head.") for n, p in model.named_parameters() if p.requires_grad)
+    True
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from pan_gym.train.args import STAGES
+from pan_gym.train.losses import vae_loss
+
+_TRAINS = {"vae": ("latent",), "decoder": ("decoder", "text"), "reward": ("reward_head",)}
+
+
+def select_trainable(model: nn.Module, stage: str) -> list[nn.Parameter]:
+    """Set ``requires_grad`` for ``stage`` (call once, on a freshly built or loaded model); returns those params."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    config_frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    for name, p in model.named_parameters():
+        top = name.split(".", 1)[0]
+        wanted = top != "latent" if stage == "joint" else top in _TRAINS[stage]
+        p.requires_grad_(wanted and name not in config_frozen)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError(f"stage {stage!r} has nothing to train in this model")
+    return params
+
+
+def set_train_mode(model: nn.Module) -> None:
+    """``train()``, then ``eval()`` on every module whose parameters are all frozen."""
+    model.train()
+    for m in model.modules():
+        ps = list(m.parameters())
+        if ps and not any(p.requires_grad for p in ps):
+            m.eval()
+
+
+@contextmanager
+def state_free(model: nn.Module):
+    """PAN stage 1: skip h and f; the decoder sees zero state tokens (B, Q, D) in training and in rollouts."""
+    bb, enc = model.backbone, model.encoder
+    q, d, n_vis = bb.num_queries, bb.queries.shape[1], bb.n_vis
+
+    def zeros(*shape):
+        return torch.zeros(*shape, d, device=bb.queries.device, dtype=bb.queries.dtype)
+
+    enc.forward = lambda frames: zeros(frames.shape[0], n_vis)  # (B, N_vis, D)
+    bb.forward_train = lambda vis, action: zeros(*vis.shape[:2], q)  # (B, N, Q, D)
+    bb.step = lambda cache, vis, action, s_hat=None, recompute=False: zeros(action.shape[0], q)
+    try:
+        yield
+    finally:
+        for obj, attr in ((enc, "forward"), (bb, "forward_train"), (bb, "step")):
+            obj.__dict__.pop(attr, None)
+
+
+class StageLoss(nn.Module):
+    """Wraps the world model so that one ``forward(batch, generator)`` computes the stage's loss (what DDP and
+    FSDP2 wrap). Returns ``{"loss": scalar with grad, other scalars detached}``."""
+
+    def __init__(self, model: nn.Module, stage: str, vae_kl_weight: float = 1e-4):
+        super().__init__()
+        self.model, self.stage, self.vae_kl_weight = model, stage, vae_kl_weight
+
+    def forward(self, batch: dict, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        m = self.model
+        if self.stage == "vae":
+            frames = torch.cat([batch["first_frame"][:, None], batch["frames"].flatten(1, 2)], dim=1)
+            return vae_loss(m.latent.vae, frames.flatten(0, 1).to(m.device), generator, self.vae_kl_weight)
+        if self.stage == "decoder":
+            batch = {k: v for k, v in batch.items() if k not in ("rewards", "terminated")}
+            with state_free(m):
+                out = m.loss(batch, generator)
+            return {"loss": out["flow"], "flow": out["flow"].detach()}
+        out = m.loss(batch, generator)
+        if self.stage == "reward":
+            if "reward" not in out:
+                raise ValueError("the reward stage needs `rewards`, `terminated` and `mission` in the data")
+            return {"loss": out["reward"], "reward": out["reward"].detach()}
+        return {k: (v if k == "loss" else v.detach()) for k, v in out.items()}
