@@ -1,0 +1,60 @@
+"""Each stage trains only its parameters; the vae stage trains a KL autoencoder and is a no-op in pixel space."""
+
+from __future__ import annotations
+
+import torch
+from conftest import FAST, weights
+
+from pan_gym.config import VAEConfig, preset
+from pan_gym.model.glp import PanWorldModel
+from pan_gym.train import TrainArgs, train
+from pan_gym.train.data import SyntheticWindows
+from pan_gym.train.stages import StageLoss, select_trainable, state_free
+
+
+def _changed(before: dict, after: dict) -> set[str]:
+    return {k.split(".", 1)[0] for k in before if not torch.equal(before[k], after[k])}
+
+
+def _run(tmp_path, stage, init=None, steps=2):
+    out = tmp_path / stage
+    train(TrainArgs(**FAST, stage=stage, steps=steps, save_every=steps, out=str(out), init=init))
+    return out / "final"
+
+
+def test_each_stage_updates_only_its_parts(tmp_path):
+    start = tmp_path / "start"
+    torch.manual_seed(0)
+    PanWorldModel.from_preset("tiny").save_pretrained(start)
+    w0 = weights(start)
+    assert _changed(w0, weights(_run(tmp_path, "reward", str(start)))) == {"reward_head"}
+    assert _changed(w0, weights(_run(tmp_path, "decoder", str(start)))) == {"decoder", "text"}
+    assert {"backbone", "decoder", "encoder", "reward_head"} <= _changed(
+        w0, weights(_run(tmp_path, "joint", str(start)))
+    )
+
+
+def test_vae_stage_trains_kl_autoencoder_and_skips_pixel(tmp_path, capsys):
+    _run(tmp_path, "vae")  # tiny is pixel space
+    assert "nothing to train" in capsys.readouterr().out
+    start = tmp_path / "kl"
+    cfg = preset("tiny", vae=VAEConfig(kind="kl", block_out_channels=(8, 8), latent_channels=3))
+    PanWorldModel.from_config(cfg).save_pretrained(start)
+    final = _run(tmp_path, "vae", str(start))
+    assert _changed(weights(start), weights(final)) == {"latent"}
+    joint = _run(tmp_path, "joint", str(final))  # the memoised latents of a trained VAE feed the next stage
+    assert "latent" not in _changed(weights(final), weights(joint))
+
+
+def test_decoder_stage_sees_zero_states():
+    model = PanWorldModel.from_preset("tiny")
+    select_trainable(model, "decoder")
+    seen = []
+    model.decoder.register_forward_pre_hook(lambda m, a: seen.append(a[2][0].state.abs().max().item()))
+    item = SyntheticWindows(2, window=2, frames_per_chunk=2)[0]
+    batch = {k: (v[None] if torch.is_tensor(v) else [v]) for k, v in item.items()}
+    StageLoss(model, "decoder")(batch, torch.Generator().manual_seed(0))
+    assert seen == [0.0]
+    with state_free(model):
+        pass
+    assert "forward_train" not in model.backbone.__dict__  # the patch is undone
