@@ -10,6 +10,9 @@ app = typer.Typer(help="pan-gym: the PAN world model as a Gymnasium environment.
 from pan_gym.data.collect import register as _register_collect  # noqa: E402
 
 _register_collect(app)
+from pan_gym.train.cli import register as _register_train  # noqa: E402
+
+_register_train(app)
 
 if __name__ == "__main__":
     app()
