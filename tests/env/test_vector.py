@@ -1,0 +1,126 @@
+"""The native batched vector env: make_vec, batching, same-step autoreset, determinism, row-exact cohorts."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.vector import AutoresetMode
+
+import pan_gym  # noqa: F401
+from pan_gym.env.batching import Rollback, cat_rows, layout_key, select_rows
+from pan_gym.env.models import resolve_model
+from pan_gym.env.vector import PanWorldModelVectorEnv
+from pan_gym.env.world_model_env import PanWorldModelEnv
+
+ACTIONS = ["turn left", "go forward", "turn right", "pick up the key"]
+
+
+def test_make_vec_entry_point(world):
+    envs = gym.make_vec(
+        "pan_gym/BabyAI-v0", num_envs=3, vectorization_mode="vector_entry_point", model="tiny", world=world
+    )
+    assert isinstance(envs.unwrapped, PanWorldModelVectorEnv)
+    assert envs.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    assert envs.unwrapped.max_episode_steps == 64
+    obs, infos = envs.reset(seed=0)
+    assert obs["frames"].shape == (3, 2, 64, 64, 3) and infos["mission"].shape == (3,)
+    obs, rewards, terminated, truncated, infos = envs.step(("turn left", "go forward", "turn right"))
+    assert envs.observation_space.contains(obs) and rewards.dtype == np.float32
+    assert list(infos["action"]) == ["turn left", "go forward", "turn right"]
+    assert envs.action_space.contains(tuple(envs.action_space.sample()))
+
+
+def test_determinism(world):
+    def run():
+        envs = PanWorldModelVectorEnv(3, model="tiny", world=world, max_episode_steps=2)
+        out = [envs.reset(seed=5)[0]]
+        for t in range(5):
+            out.append(envs.step([ACTIONS[(t + i) % 4] for i in range(3)])[0])
+        return out
+
+    for a, b in zip(run(), run(), strict=True):
+        assert np.array_equal(a["frames"], b["frames"]) and np.array_equal(a["state"], b["state"])
+
+
+def test_same_step_autoreset_truncation(world):
+    envs = PanWorldModelVectorEnv(
+        2, model="tiny", world=world, max_episode_steps=2, termination_threshold=2.0
+    )
+    envs.reset(seed=0)
+    envs.step(["turn left"] * 2)
+    obs, _, terminated, truncated, infos = envs.step(["go forward"] * 2)
+    assert truncated.all() and not terminated.any()
+    assert infos["_final_obs"].all() and infos["final_obs"][0]["frames"].shape == (2, 64, 64, 3)
+    assert infos["final_info"]["step"][0] == 2 and infos["final_info"]["action"][1] == "go forward"
+    assert (infos["step"] == 0).all() and not obs["state"].any()  # the next episode's first observation
+    assert np.array_equal(obs["frames"][:, 0], obs["frames"][:, 1])  # a start frame, repeated
+    assert envs.num_cohorts == 1  # all restarted together: one batch again
+
+
+def test_partial_autoreset_rows_match_single_envs(world):
+    """Latent-only (no sampling noise): each sub-env of the vector env must follow its own single-env rollout
+    exactly while other sub-envs terminate and restart around it (cohorts split, restart, merge)."""
+    model = resolve_model("tiny")
+    n, steps = 3, 12
+    stop = {(0, 2), (1, 5), (2, 5), (0, 9), (1, 10)}  # (sub-env, its global step) where it terminates
+    clock = {"t": 0}
+
+    def reward_fn(obs, action, info):
+        return 0.0, (int(action.split()[-1]), clock["t"]) in stop
+
+    frames = np.stack([world.reset(seed=s)[0] for s in range(n)])
+    envs = PanWorldModelVectorEnv(n, model=model, world=None, latent_only=True, reward_fn=reward_fn)
+    envs.reset(seed=0, options={"observation": frames, "mission": "m"})
+    singles = [PanWorldModelEnv(model=model, world=None, latent_only=True) for _ in range(n)]
+    for i, s in enumerate(singles):
+        s.reset(seed=0, options={"observation": frames[i], "mission": "m"})
+    cohorts, ended = set(), set()
+    for t in range(steps):
+        clock["t"] = t
+        acts = [f"{ACTIONS[(t * (i + 1)) % 4]} {i}" for i in range(n)]
+        obs, _, terminated, _, infos = envs.step(acts)
+        cohorts.add(envs.num_cohorts)
+        for i, s in enumerate(singles):
+            ref = s.step(acts[i])[0]["state"]
+            got = infos["final_obs"][i]["state"] if terminated[i] else obs["state"][i]
+            np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
+            if terminated[i]:
+                ended.add((i, t))
+                s.reset(seed=0, options={"observation": frames[i], "mission": "m"})
+    assert ended == stop and max(cohorts) == 3
+
+
+def test_row_ops_roundtrip():
+    model = resolve_model("tiny")
+    gen = torch.Generator().manual_seed(0)
+    state = model.start(torch.randint(0, 255, (3, 64, 64, 3), dtype=torch.uint8, generator=gen))
+    for a in ACTIONS[:2]:
+        model.step(state, [a] * 3, generator=gen)
+    parts = [select_rows(state, [2]), select_rows(state, [0, 1])]
+    merged = cat_rows(parts)
+    assert layout_key(merged) == layout_key(state) and merged.batch_size == 3
+    undo = Rollback(state)
+    s_ref = model.predict(state, ["turn left"] * 3)
+    undo.restore()
+    s_again = model.predict(state, ["turn left"] * 3)
+    s_merged = model.predict(merged, ["turn left"] * 3)
+    torch.testing.assert_close(s_again, s_ref, rtol=0, atol=0)
+    torch.testing.assert_close(s_merged, s_ref[[2, 0, 1]], rtol=1e-4, atol=1e-5)
+    fresh = model.start(torch.zeros(1, 64, 64, 3, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="layouts"):
+        cat_rows([state, fresh])
+
+
+def test_vector_reset_options_and_render(world, frame):
+    envs = PanWorldModelVectorEnv(2, model="tiny", world=None, render_mode="rgb_array", reward="goal")
+    with pytest.raises(ValueError, match="goal"):
+        envs.reset(options={"observation": frame})
+    obs, infos = envs.reset(options={"observation": frame, "mission": ["a", "b"], "goal": [frame, frame]})
+    assert list(infos["mission"]) == ["a", "b"]
+    obs, rewards, *_ = envs.step(["turn left"] * 2)
+    assert (rewards <= 0).all()
+    assert all(np.array_equal(r, f[-1]) for r, f in zip(envs.render(), obs["frames"], strict=True))
+    with pytest.raises(ValueError, match="one int"):
+        envs.reset(seed=[1, 2])
