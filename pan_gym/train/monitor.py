@@ -1,4 +1,5 @@
-"""What a run shows while it trains: a progress bar (loss, samples/s), TensorBoard scalars, sample videos.
+"""What a run shows while it trains: a progress bar (loss, samples/s), TensorBoard scalars, ``metrics.jsonl`` (one
+line of scalars per step, rank 0), sample videos.
 
 Sample videos roll the model out from a window's first frame with that window's actions (``start`` / ``step``,
 fixed noise) and write imagined | true side by side as an mp4 (nearest-neighbour upscaled x2).
@@ -17,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -28,7 +30,8 @@ from pan_gym.train.args import TrainArgs
 
 
 class RunLogger:
-    """tqdm on rank 0 with the loss and throughput; TensorBoard scalars every ``log_every`` steps."""
+    """tqdm on rank 0 with the loss and throughput; TensorBoard scalars every ``log_every`` steps; every step's
+    scalars appended to ``out/metrics.jsonl``."""
 
     def __init__(self, args: TrainArgs, out: Path, start_step: int, is_main: bool):
         self.args, self.is_main, self.step = args, is_main, start_step
@@ -43,6 +46,7 @@ class RunLogger:
             from torch.utils.tensorboard import SummaryWriter
 
             self.tb = SummaryWriter(str(out / "tb"), purge_step=start_step + 1)
+        self.jsonl = (out / "metrics.jsonl").open("a") if is_main else None
         self._t = time.perf_counter()
 
     def log(self, step: int, scalars: dict[str, float], samples: int) -> None:
@@ -50,6 +54,9 @@ class RunLogger:
         now = time.perf_counter()
         sps = samples / max(now - self._t, 1e-9)
         self._t, self.step = now, step
+        if self.jsonl is not None:
+            self.jsonl.write(json.dumps({"step": step, **scalars, "samples_per_s": sps}) + "\n")
+            self.jsonl.flush()
         if self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix(loss=f"{scalars['loss']:.4f}", samples_s=f"{sps:.1f}")
@@ -60,6 +67,8 @@ class RunLogger:
             self.tb.flush()
 
     def close(self) -> None:
+        if self.jsonl is not None:
+            self.jsonl.close()
         if self.bar is not None:
             self.bar.close()
         if self.tb is not None:
