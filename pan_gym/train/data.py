@@ -10,7 +10,7 @@ Example:
     >>> ds = SyntheticWindows(8, window=3, frames_per_chunk=2)
     >>> item = ds[0]
     >>> item["frames"].shape, item["actions"][:1]
-    (torch.Size([3, 2, 64, 64, 3]), ['move right'])
+    (torch.Size([3, 2, 64, 64, 3]), ['move up'])
     >>> batches = WindowBatches(ds, batch_size=4, seed=0)
     >>> b = batches.next(); b["frames"].shape, batches.state_dict()
     (torch.Size([4, 3, 2, 64, 64, 3]), {'epoch': 0, 'batch': 1})

@@ -11,7 +11,8 @@ Example:
     >>> out = tempfile.mkdtemp()
     >>> args = TrainArgs(data="synthetic:8", window=2, batch_size=2, steps=2, out=out, progress=False,
     ...                  tensorboard=False, threads=1)
-    >>> final = train(args)
+    >>> final = train(args)  # doctest: +ELLIPSIS
+    [pan-gym train] wrote ...
     >>> PanWorldModel.from_pretrained(final).cfg.frames_per_chunk
     2
 """
