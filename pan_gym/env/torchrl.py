@@ -12,7 +12,7 @@ not finished raises).
 Example (with torchrl installed):
     >>> from pan_gym.env.vector import PanWorldModelVectorEnv
     >>> env = TorchRLEnv(PanWorldModelVectorEnv(2, model="tiny", world="babyai"), ["turn left", "go forward"])  # doctest: +SKIP
-    >>> td = env.rollout(3)  # doctest: +SKIP
+    >>> td = env.rollout(3, break_when_any_done=False)  # doctest: +SKIP
     >>> td["next", "frames"].shape  # doctest: +SKIP
     torch.Size([2, 3, 2, 64, 64, 3])
 """
