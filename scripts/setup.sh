@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
 
-apt_packages=(libegl1 libgl1 libegl-mesa0 libgles2 libglvnd0 libosmesa6 ffmpeg)
+apt_packages=(libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0)  # headless MuJoCo: EGL + Mesa llvmpipe
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
