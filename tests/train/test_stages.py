@@ -16,9 +16,9 @@ def _changed(before: dict, after: dict) -> set[str]:
     return {k.split(".", 1)[0] for k in before if not torch.equal(before[k], after[k])}
 
 
-def _run(tmp_path, stage, init=None, steps=2):
+def _run(tmp_path, stage, init=None, steps=2, **kw):
     out = tmp_path / stage
-    train(TrainArgs(**FAST, stage=stage, steps=steps, save_every=steps, out=str(out), init=init))
+    train(TrainArgs(**FAST, stage=stage, steps=steps, save_every=steps, out=str(out), init=init, **kw))
     return out / "final"
 
 
@@ -28,7 +28,9 @@ def test_each_stage_updates_only_its_parts(tmp_path):
     PanWorldModel.from_preset("tiny").save_pretrained(start)
     w0 = weights(start)
     assert _changed(w0, weights(_run(tmp_path, "reward", str(start)))) == {"reward_head"}
-    assert _changed(w0, weights(_run(tmp_path, "decoder", str(start)))) == {"decoder", "text"}
+    decoder = _run(tmp_path, "decoder", str(start), sample_every=2, bf16=True)  # + sample video, autocast
+    assert _changed(w0, weights(decoder)) == {"decoder", "text"}
+    assert (decoder.parent / "samples" / "step_000002.mp4").stat().st_size > 0
     assert {"backbone", "decoder", "encoder", "reward_head"} <= _changed(
         w0, weights(_run(tmp_path, "joint", str(start)))
     )
