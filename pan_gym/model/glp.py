@@ -372,7 +372,7 @@ class PanWorldModel(nn.Module):
             term = F.binary_cross_entropy_with_logits(logit, batch["terminated"].to(logit).flatten())
             out["reward"] = rew + term
             loss = loss + self.cfg.reward.loss_weight * out["reward"]
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite loss: { {k: float(v) for k, v in out.items()} }")
+        if not torch.isfinite(loss.detach()):
+            raise FloatingPointError(f"non-finite loss: { {k: float(v.detach()) for k, v in out.items()} }")
         out["loss"] = loss
         return out
