@@ -198,6 +198,7 @@ class PanWorldModel(nn.Module):
     def device(self) -> torch.device:
         return self.backbone.queries.device
 
+    @torch.no_grad()
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """h: uint8 (B, H, W, 3) -> visual tokens (B, N_vis, D)."""
         _check_frames(frames, self.cfg.image_size)
@@ -259,6 +260,8 @@ class PanWorldModel(nn.Module):
         noise = torch.randn((b, c, self.cfg.frames_per_chunk, h, w), generator=generator).to(last)
         cond_noise = torch.randn((b, c, 1, h, w), generator=generator).to(last)
         x, state.swin = self.sampler.denoise(self._velocity, state.swin, state.pending, noise, cond_noise)
+        if not torch.isfinite(x).all():
+            raise RuntimeError("the decoder produced non-finite values (NaN/inf) in the imagined chunk")
         frames = self.latent.decode(x)  # (B, T, H, W, 3)
         state.vis, state.pending = self.encode(frames[:, -1]), None  # enhanced state: h(ô) of what was drawn
         return frames
