@@ -13,6 +13,9 @@ _register_collect(app)
 from pan_gym.train.cli import register as _register_train  # noqa: E402
 
 _register_train(app)
+from pan_gym.eval.cli import register as _register_eval  # noqa: E402
+
+_register_eval(app)
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,128 @@
+"""Action simulation fidelity: from evaluation start states, does the imagined chunk show the action's true outcome?
+
+For each start state and each of ``actions_per_state`` draws, an action of ``kind`` (``agent`` or ``environment``)
+is drawn (a template uniformly, then one of its instances), phrased with a train phrasing, executed in the true
+world (restored to the start state) and imagined by the imaginer from the start frame alone. Scored on the final
+frame of each chunk with ``metrics.outcome_shown`` (BabyAI: grid-exact).
+
+The headline ``fidelity`` counts only transitions whose true frame changes (``metrics.changed``): a no-op is "shown"
+by copying the previous frame (FINDINGS.md, the copy baseline). ``copy_rate`` is how often the imagined frame is the
+pre-action frame on those changing transitions; ``fidelity_all`` counts every transition.
+
+Example:
+    >>> from pan_gym.worlds import make_world
+    >>> from pan_gym.eval.starts import eval_seeds, start_states
+    >>> from pan_gym.eval.simulators import CopyImaginer
+    >>> world = make_world("babyai")
+    >>> starts = start_states(world, eval_seeds(3))
+    >>> r = action_fidelity(world, CopyImaginer(), starts, "agent", progress=False)
+    >>> r["fidelity"], r["copy_rate"]
+    (0.0, 1.0)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from pan_gym.eval import metrics as M
+from pan_gym.eval.simulators import Imaginer
+from pan_gym.eval.starts import StartState, pick_action
+from pan_gym.worlds.base import World
+from pan_gym.worlds.language import PhrasingSampler
+
+
+def world_tile(world: World) -> int | None:
+    """Tile size in px when the world's frames are a grid of tiles (BabyAI: 8), else None."""
+    return getattr(world, "tile_size", 8 if world.name == "babyai" else None)
+
+
+def _mean(x: np.ndarray) -> float | None:
+    return float(np.mean(x)) if len(x) else None
+
+
+def imagine_final(
+    imaginer: Imaginer, befores: np.ndarray, states: list[Any], texts: list[str], batch_size: int
+) -> np.ndarray:
+    """The imaginer's final frame for one action from each start, in batches: (N, H, W, 3)."""
+    out = []
+    for i in range(0, len(texts), batch_size):
+        imaginer.start(befores[i : i + batch_size], states[i : i + batch_size])
+        out.append(imaginer.step(texts[i : i + batch_size])[:, -1])
+    return np.concatenate(out) if out else np.zeros((0, *befores.shape[1:]), np.uint8)
+
+
+def action_fidelity(
+    world: World,
+    imaginer: Imaginer,
+    starts: list[StartState],
+    kind: str = "agent",
+    actions_per_state: int = 2,
+    batch_size: int = 16,
+    psnr_threshold: float = 25.0,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Fidelity of ``kind`` actions over ``starts`` (see the module docstring). Returns figures and samples."""
+    rng = np.random.default_rng([seed, 0xF1DE])
+    sampler = PhrasingSampler(world.paraphrases("train"))
+    tile = world_tile(world)
+    befores, trues, states, texts, canon, templates = [], [], [], [], [], []
+    for s in tqdm(starts, desc=f"fidelity/{kind}: true outcomes", disable=not progress, leave=False):
+        for _ in range(actions_per_state):
+            world.set_state(s.state)
+            actions = world.actions(kind)
+            if not actions:
+                continue
+            action = pick_action(world, actions, rng)
+            text = sampler.phrase(action, rng)
+            chunk, _, _, _, info = world.step(text)
+            if info.get("kind", kind) != kind:
+                continue
+            befores.append(s.frame)
+            trues.append(chunk[-1])
+            states.append(s.state)
+            texts.append(text)
+            canon.append(info.get("action", action))
+            tf = getattr(world, "action_template", None)
+            templates.append(tf(action) if tf else action)
+    if not texts:
+        return {"kind": kind, "n": 0, "n_changed": 0, "fidelity": None}
+    before, true = np.stack(befores), np.stack(trues)  # (N, H, W, 3) x2
+    pred = imagine_final(imaginer, before, states, texts, batch_size)  # (N, H, W, 3)
+    shown = M.outcome_shown(pred, true, before, tile, psnr_threshold)
+    ch = M.changed(before, true, tile)
+    cp = M.copied(pred, true, before, tile, psnr_threshold)
+    per_template: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for t, ok, c in zip(templates, shown, ch, strict=True):
+        if c:
+            per_template[t][0] += 1
+            per_template[t][1] += int(ok)
+    out: dict[str, Any] = {
+        "kind": kind,
+        "n": len(texts),
+        "n_changed": int(ch.sum()),
+        "fidelity": _mean(shown[ch]),
+        "fidelity_all": _mean(shown),
+        "copy_rate": _mean(cp[ch]),
+        "psnr": _mean(M.psnr(pred, true)),
+        "psnr_changed": _mean(M.psnr(pred[ch], true[ch])) if ch.any() else None,
+        "per_template": {t: {"n": n, "fidelity": k / n} for t, (n, k) in sorted(per_template.items())},
+        "seeds": sorted({s.seed for s in starts}),
+    }
+    if tile is not None:
+        acc = M.tile_accuracy(pred, true, tile)
+        out["tile_accuracy"] = _mean(acc)
+        out["tile_accuracy_changed"] = _mean(acc[ch])
+    k = min(6, int(ch.sum()))
+    idx = np.flatnonzero(ch)[:k]
+    out["_examples"] = {
+        "before": before[idx],
+        "true": true[idx],
+        "pred": pred[idx],
+        "text": [texts[i] for i in idx],
+    }
+    return out

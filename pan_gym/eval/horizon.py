@@ -1,0 +1,146 @@
+"""Long-horizon forecast: an open-loop rollout of H actions scored step by step against the true rollout.
+
+From each start state the true world plays H actions of a seeded forward-biased random walk (``starts.walk_action``)
+and the imaginer is given the same actions from the start frame alone (it never sees a true frame again). A true
+rollout that hits the world's time limit stops there; each step is averaged over the rollouts that reach it
+(``n_per_step``). Per step (final frame of each chunk): PSNR, SSIM and, for tiled worlds, tile accuracy.
+Smoothness (``metrics.smoothness``) is computed on the imagined and on the true video (the start frame followed by
+each chunk resampled to a common T = min of both chunk lengths, PAN's definition) and, as ``per_action``, on the
+start frame followed by the final frame of each chunk (BabyAI's chunks repeat frames, since a turn is one primitive
+step, so most consecutive frames are equal, the median velocity is 0 and the per-frame score is degenerate); consistency (``metrics.consistency``) is the drift
+of the mean per-step SSIM (and tile accuracy). Speed: wall-clock seconds per ``imaginer.step`` call (one imagined
+action for the whole batch) and per imagined action of one rollout (that divided by the batch size).
+
+Example:
+    >>> from pan_gym.worlds import make_world
+    >>> from pan_gym.eval.starts import eval_seeds, start_states
+    >>> from pan_gym.eval.simulators import OracleImaginer
+    >>> world = make_world("babyai")
+    >>> starts = start_states(world, eval_seeds(2), max_warmup=0)
+    >>> r = long_horizon(world, OracleImaginer(lambda: make_world("babyai")), starts, horizon=5, progress=False)
+    >>> r["ssim"], r["tile_accuracy"], r["smoothness"]["per_action"]["ratio"]
+    ([1.0, 1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0], 1.0)
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from pan_gym.eval import metrics as M
+from pan_gym.eval.fidelity import world_tile
+from pan_gym.eval.simulators import Imaginer
+from pan_gym.eval.starts import StartState, walk_action
+from pan_gym.worlds.base import World
+
+MIN_MOTION = 1e-3  # px/frame: below this the true video is static and a smoothness ratio means nothing
+
+
+def true_rollout(world: World, start: StartState, horizon: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """The walk's actions and true chunks (L, T, H, W, 3), L ≤ ``horizon`` (stops at the world's time limit)."""
+    rng = np.random.default_rng([seed, start.seed, 0x1096])
+    world.set_state(start.state)
+    actions, chunks = [], []
+    for _ in range(horizon):
+        action = walk_action(world, rng)
+        chunk, _, _, truncated, _ = world.step(action)
+        actions.append(action)
+        chunks.append(chunk)
+        if truncated:
+            break
+    return actions, np.stack(chunks)
+
+
+def _video(start: np.ndarray, chunks: np.ndarray, t: int) -> np.ndarray:
+    """Start frame + every chunk resampled to ``t`` frames: (1 + L·t, H, W, 3)."""
+    return np.concatenate([start[None]] + [M.resample(c, t) for c in chunks])
+
+
+def _nanmean(rows: list[np.ndarray], horizon: int) -> tuple[list[float | None], list[int]]:
+    """Mean per step over rollouts of different lengths, and the count per step."""
+    means, counts = [], []
+    for t in range(horizon):
+        vals = [r[t] for r in rows if len(r) > t]
+        counts.append(len(vals))
+        means.append(float(np.mean(vals)) if vals else None)
+    return means, counts
+
+
+def long_horizon(
+    world: World,
+    imaginer: Imaginer,
+    starts: list[StartState],
+    horizon: int = 20,
+    batch_size: int = 16,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Score an open-loop rollout of ``horizon`` actions from every start (see the module docstring)."""
+    tile = world_tile(world)
+    rollouts = [
+        true_rollout(world, s, horizon, seed)
+        for s in tqdm(starts, desc=f"horizon {horizon}: true rollouts", disable=not progress, leave=False)
+    ]
+    psnrs, ssims, accs, smooth_true, smooth_pred = [], [], [], [], []
+    step_seconds, step_calls, step_items = 0.0, 0, 0
+    example: dict[str, Any] = {}
+    bar = tqdm(
+        total=len(starts) * horizon, desc=f"horizon {horizon}: imagine", disable=not progress, leave=False
+    )
+    for i in range(0, len(starts), batch_size):
+        group, rolls = starts[i : i + batch_size], rollouts[i : i + batch_size]
+        imaginer.start(np.stack([s.frame for s in group]), [s.state for s in group])
+        length = max(len(a) for a, _ in rolls)
+        preds = []
+        for t in range(length):
+            acts = [
+                a[min(t, len(a) - 1)] for a, _ in rolls
+            ]  # finished rollouts repeat their last action (unscored)
+            tic = time.perf_counter()
+            preds.append(imaginer.step(acts))  # (B, T', H, W, 3)
+            step_seconds += time.perf_counter() - tic
+            step_calls, step_items = step_calls + 1, step_items + len(group)
+            bar.update(len(group))
+        pred = np.stack(preds, axis=1)  # (B, L, T', H, W, 3)
+        for b, (s, (acts, true)) in enumerate(zip(group, rolls, strict=True)):
+            n = len(acts)
+            p, tr = pred[b, :n, -1], true[:, -1]  # (n, H, W, 3) final frames
+            psnrs.append(M.psnr(p, tr))
+            ssims.append(M.ssim(p, tr))
+            if tile is not None:
+                accs.append(M.tile_accuracy(p, tr, tile))
+            tc = min(pred.shape[2], true.shape[1])
+            smooth_true.append([M.smoothness(_video(s.frame, true, k)) for k in (tc, 1)])
+            smooth_pred.append([M.smoothness(_video(s.frame, pred[b, :n], k)) for k in (tc, 1)])
+            if not example:
+                example = {"true": tr, "pred": p, "start": s.frame, "actions": acts, "seed": s.seed}
+    bar.close()
+    out: dict[str, Any] = {"horizon": horizon, "n": len(starts), "seeds": [s.seed for s in starts]}
+    out["psnr"], out["n_per_step"] = _nanmean(psnrs, horizon)
+    out["ssim"], _ = _nanmean(ssims, horizon)
+    out["consistency_ssim"] = M.consistency([v for v in out["ssim"] if v is not None])
+    if tile is not None:
+        out["tile_accuracy"], _ = _nanmean(accs, horizon)
+        out["consistency_tile_accuracy"] = M.consistency([v for v in out["tile_accuracy"] if v is not None])
+    st, sp = np.mean(smooth_true, axis=0), np.mean(smooth_pred, axis=0)  # (2,): per frame, per action
+    out["smoothness"] = {
+        "true": float(st[0]),
+        "imagined": float(sp[0]),
+        "ratio": float(sp[0] / st[0]) if st[0] > MIN_MOTION else None,
+        "per_action": {
+            "true": float(st[1]),
+            "imagined": float(sp[1]),
+            "ratio": float(sp[1] / st[1]) if st[1] > MIN_MOTION else None,
+        },
+    }
+    out["speed"] = {
+        "seconds_per_step_call": step_seconds / max(step_calls, 1),
+        "seconds_per_imagined_step": step_seconds / max(step_items, 1),
+        "batch_size": batch_size,
+        "calls": step_calls,
+    }
+    out["_examples"] = example
+    return out

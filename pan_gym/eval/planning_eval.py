@@ -1,0 +1,93 @@
+"""Simulative reasoning: the success rate in the real world of a planner, and its seconds per decision.
+
+The hook for planners (the agents issue adds CEM, propose–simulate–select, ...): ``evaluate_planner`` resets the
+true world at each evaluation seed and asks the planner for an action at most ``max_steps`` times. A planner gets an
+observation dict: ``frame`` uint8 (H, W, 3), ``mission`` str, ``actions`` (the agent actions valid now, canonical
+text) and ``world_state`` (a snapshot of the true world, for oracle planners that simulate with the simulator
+itself; a model planner must not read it). Success: the world reports the episode terminated with reward > 0
+(``info["success"]`` when the world provides it). PAN's own protocol allows at most 5 steps.
+
+Example:
+    >>> from pan_gym.worlds import make_world
+    >>> r = evaluate_planner(RandomPlanner, make_world("babyai"), [1_000_000, 1_000_001], progress=False)
+    >>> r["n"], 0.0 <= r["success_rate"] <= 1.0
+    (2, True)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from tqdm import tqdm
+
+from pan_gym.eval.starts import assert_disjoint
+from pan_gym.worlds.base import World
+
+
+@runtime_checkable
+class Planner(Protocol):
+    """Chooses one language action per call from the observation dict described in the module docstring."""
+
+    def act(self, obs: dict[str, Any]) -> str: ...
+
+
+class RandomPlanner:
+    """Uniformly random valid agent action (the floor every planner must beat)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = np.random.default_rng([seed, 0x9A4D])
+
+    def act(self, obs: dict[str, Any]) -> str:
+        actions = obs["actions"]
+        return actions[int(self.rng.integers(len(actions)))]
+
+
+def run_episode(planner: Planner, world: World, seed: int, max_steps: int) -> tuple[bool, int, float]:
+    """One episode: (success, steps taken, seconds spent in ``planner.act``)."""
+    frame, info = world.reset(seed=seed)
+    mission, thinking = info["mission"], 0.0
+    for step in range(1, max_steps + 1):
+        obs = {
+            "frame": frame,
+            "mission": mission,
+            "actions": world.actions("agent"),
+            "world_state": world.get_state(),
+        }
+        tic = time.perf_counter()
+        action = planner.act(obs)
+        thinking += time.perf_counter() - tic
+        chunk, reward, terminated, truncated, info = world.step(action)
+        frame = chunk[-1]
+        if terminated:
+            return bool(info.get("success", reward > 0)), step, thinking
+        if truncated:
+            return False, step, thinking
+    return False, max_steps, thinking
+
+
+def evaluate_planner(
+    planner_factory: Callable[[int], Planner],
+    world: World,
+    seeds: list[int],
+    max_steps: int = 10,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Success rate, mean steps and seconds per decision of ``planner_factory(seed)`` over ``seeds``."""
+    assert_disjoint(seeds)
+    wins, steps, seconds = [], [], 0.0
+    for seed in tqdm(seeds, desc="planning", disable=not progress, leave=False):
+        ok, n, t = run_episode(planner_factory(seed), world, seed, max_steps)
+        wins.append(ok)
+        steps.append(n)
+        seconds += t
+    return {
+        "n": len(seeds),
+        "seeds": list(seeds),
+        "max_steps": max_steps,
+        "success_rate": float(np.mean(wins)) if wins else None,
+        "mean_steps": float(np.mean(steps)) if steps else None,
+        "seconds_per_decision": seconds / max(sum(steps), 1),
+    }
