@@ -6,8 +6,8 @@ Example:
     >>> from pan_gym.eval.suite import EvalConfig, run_suite
     >>> cfg = EvalConfig(n_states=3, n_rollouts=2, horizons=(4,), planning_episodes=2, progress=False)
     >>> paths = write_report(run_suite("babyai", "tiny", cfg), Path(tempfile.mkdtemp()) / "report.json")
-    >>> sorted(p.suffix for p in paths)[-2:]
-    ['.md', '.png']
+    >>> [p.name for p in paths][:4]
+    ['report.json', 'report.md', 'report_horizon.png', 'report_smoothness.png']
 """
 
 from __future__ import annotations

@@ -1,0 +1,51 @@
+"""``pan-gym eval`` end to end with the tiny model and a tiny budget."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from pan_gym.cli import app
+
+
+def test_eval_cli_writes_report(tmp_path):
+    out = tmp_path / "report.json"
+    args = ["eval", "--world", "babyai", "--model", "tiny", "--out", str(out), "--n-states", "4",
+            "--actions-per-state", "1", "--rollouts", "2", "--horizons", "4,6", "--planning-episodes", "2",
+            "--baselines", "copy,oracle", "--no-progress"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    ims = report["imaginers"]
+    assert set(ims) == {"model", "copy", "oracle"}
+    assert ims["oracle"]["fidelity"]["agent"]["fidelity"] == 1.0
+    assert ims["oracle"]["stepwise"]["heldout"]["accuracy"] in (1.0, None)
+    assert ims["copy"]["fidelity"]["environment"]["fidelity"] == 0.0
+    assert set(ims["model"]["horizon"]) == {"4", "6"}
+    assert report["reference"]["pan_percent"]["fidelity_agent"] == 70.3
+    assert min(report["meta"]["seeds"]["start_states"]) >= 1_000_000
+    assert report["planning"]["random"]["n"] == 2
+    md = out.with_suffix(".md").read_text()
+    assert "| fidelity, agent" in md and "70.3" in md
+    pngs = sorted(p.name for p in tmp_path.glob("report_*.png"))
+    assert (
+        "report_horizon.png" in pngs
+        and "report_smoothness.png" in pngs
+        and "report_model_rollout.png" in pngs
+    )
+
+
+def test_default_model_missing_is_a_clear_error(tmp_path):
+    from pan_gym.env.models import SHIPPED
+
+    if (SHIPPED["babyai"] / "config.json").is_file():
+        pytest.skip("a shipped model exists")
+    result = CliRunner().invoke(app, ["eval", "--out", str(tmp_path / "r.json"), "--no-progress"])
+    assert result.exit_code == 1 and "no shipped model" in result.output
+
+
+def test_bad_horizons(tmp_path):
+    result = CliRunner().invoke(
+        app, ["eval", "--model", "tiny", "--out", str(tmp_path / "r.json"), "--horizons", "x"]
+    )
+    assert result.exit_code != 0
