@@ -55,15 +55,33 @@ def _descs(instr: Any) -> list[Any]:
     return [getattr(instr, a) for a in ("desc", "desc_move", "desc_fixed") if hasattr(instr, a)]
 
 
+class BotStuck(RuntimeError):
+    """The bot kept replanning without settling on an action (it can loop forever in some states)."""
+
+
 class _FullViewBot(BabyAIBot):
-    """The bot with the whole room in view (like the rendered frame), so it skips parsing partial observations."""
+    """The bot with the whole room in view (like the rendered frame), so it skips parsing partial observations,
+    and with a search budget per decision so that its rare endless replanning loops raise ``BotStuck``."""
+
+    max_searches = 200  # breadth-first searches per decision (a normal decision needs a handful)
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
         self.vis_mask[:] = True
+        self._searches = 0
 
     def _process_obs(self) -> None:
         pass
+
+    def replan(self, action_taken: int | None = None) -> int:
+        self._searches = 0
+        return super().replan(action_taken)
+
+    def _breadth_first_search(self, *args: Any, **kwargs: Any) -> Any:
+        self._searches += 1
+        if self._searches > self.max_searches:
+            raise BotStuck("the BabyAI bot did not settle on an action")
+        return super()._breadth_first_search(*args, **kwargs)
 
 
 def _new_bot(world: BabyAIWorld) -> BabyAIBot:

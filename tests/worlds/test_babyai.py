@@ -197,3 +197,15 @@ def test_every_heldout_paraphrase_is_accepted(world):
             np.testing.assert_array_equal(frames, expected)
     train, held = world.paraphrases("train"), world.paraphrases("heldout")
     assert train.keys() == held.keys() and all(not set(train[k]) & set(held[k]) for k in train)
+
+
+def test_expert_falls_back_when_the_bot_gets_stuck(monkeypatch):
+    from pan_gym.worlds.babyai_expert import _FullViewBot
+
+    monkeypatch.setattr(
+        _FullViewBot, "max_searches", 0
+    )  # every search now counts as an endless replanning loop
+    w = BabyAIWorld(levels=("BabyAI-PutNextLocal-v0",))
+    w.reset(seed=0)
+    action = w.expert_action(np.random.default_rng(0), macro_prob=0.0)
+    assert action in ("turn left", "turn right", "move forward") and w.bot is None
