@@ -93,12 +93,13 @@ def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         )
     for h, hr in sorted(ims[names[0]]["horizon"].items(), key=lambda kv: int(kv[0])):
         n = str(hr["n"])
+        end = hr.get("steps_reached", int(h))  # the world's time limit may stop every rollout before H
         row(f"H={h}: PSNR at step 1 (dB)", "", lambda r, h=h: r["horizon"][h]["psnr"][0], n, _num)
-        row(f"H={h}: PSNR at step {h} (dB)", "", lambda r, h=h: _last(r["horizon"][h]["psnr"]), n, _num)
-        row(f"H={h}: SSIM at step {h}", "", lambda r, h=h: _last(r["horizon"][h]["ssim"]), n, _num)
+        row(f"H={h}: PSNR at step {end} (dB)", "", lambda r, h=h: _last(r["horizon"][h]["psnr"]), n, _num)
+        row(f"H={h}: SSIM at step {end}", "", lambda r, h=h: _last(r["horizon"][h]["ssim"]), n, _num)
         if tiled:
             row(
-                f"H={h}: grid cells right at step {h} (%)",
+                f"H={h}: grid cells right at step {end} (%)",
                 "",
                 lambda r, h=h: _last(r["horizon"][h]["tile_accuracy"]),
                 n,
@@ -175,7 +176,9 @@ def markdown(results: dict[str, Any], images: dict[str, str]) -> str:
         "the imaginer did that instead).",
         "- Step-wise: the imagined outcome is nearer (MSE) to the true one than to 3 distractor outcomes.",
         "- Smoothness: PAN's median flow velocity × exp(−median acceleration); shown as imagined / true.",
-        "- Consistency: mean score over the last quarter of the horizon / first quarter (1 = no drift).",
+        "- Consistency: mean score over the last quarter of the horizon / first quarter (1 = no drift); read it "
+        "with the absolute scores (an imaginer that is wrong from the first step does not drift either).",
+        "- Long horizons stop at the world's time limit (Meta-World: 20 actions); per-step sample sizes are in the JSON.",
         "- Full figures, per-step curves and sample sizes: the JSON beside this file.",
     ]
     return "\n".join(lines) + "\n"
