@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import cli_args, env
+from tests.train.conftest import cli_args, env
 
 from pan_gym.model.glp import PanWorldModel
 

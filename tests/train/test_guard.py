@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import FAST
+from tests.train.conftest import FAST
 
 from pan_gym.train import TrainArgs
 from pan_gym.train.checkpoint import latest_checkpoint

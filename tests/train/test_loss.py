@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FAST, env
+from tests.train.conftest import FAST, env
 
 from pan_gym.train import TrainArgs, train
 

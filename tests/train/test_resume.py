@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from conftest import assert_same_weights, cli_args, env, run_cli
+from tests.train.conftest import assert_same_weights, cli_args, env, run_cli
 
 from pan_gym.train.checkpoint import CRASH_ENV, MARKER, latest_checkpoint
 

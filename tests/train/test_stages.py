@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from conftest import FAST, weights
+from tests.train.conftest import FAST, weights
 
 from pan_gym.config import VAEConfig, preset
 from pan_gym.model.glp import PanWorldModel
