@@ -34,11 +34,8 @@ class BoundedGrid(Grid):
 _BOUNDED_ENVS: dict[type, type] = {}
 
 
-def bounded_env(env: Any) -> Any:
-    """Adapt a level's env: ``room_from_pos`` accepts an outer-wall doorway (it belongs to the room beside it)
-    instead of asserting, and ``gen_obs`` skips the agent's partial view (unused here: frames show the whole grid;
-    it was a third of the step time)."""
-    cls = type(env)
+def _bounded_class(cls: type) -> type:
+    """``Bounded<Level>``: the level's class with the two changes of ``bounded_env`` (made once per class)."""
     if cls not in _BOUNDED_ENVS:
 
         def room_from_pos(self: Any, x: int, y: int) -> Any:
@@ -47,8 +44,31 @@ def bounded_env(env: Any) -> Any:
         def gen_obs(self: Any) -> dict[str, Any]:
             return {"direction": self.agent_dir, "mission": self.mission}
 
-        _BOUNDED_ENVS[cls] = type(cls.__name__, (cls,), {"room_from_pos": room_from_pos, "gen_obs": gen_obs})
-    env.__class__ = _BOUNDED_ENVS[cls]
+        name = f"Bounded{cls.__name__}"
+        attrs = {
+            "room_from_pos": room_from_pos,
+            "gen_obs": gen_obs,
+            "__module__": __name__,
+            "__qualname__": name,
+        }
+        _BOUNDED_ENVS[cls] = type(name, (cls,), attrs)
+    return _BOUNDED_ENVS[cls]
+
+
+def __getattr__(name: str) -> type:
+    """Module attribute ``Bounded<Level>`` for pickle: snapshots (``get_state``) can cross processes."""
+    import minigrid.envs.babyai as levels
+
+    if name.startswith("Bounded") and hasattr(levels, name[len("Bounded") :]):
+        return _bounded_class(getattr(levels, name[len("Bounded") :]))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def bounded_env(env: Any) -> Any:
+    """Adapt a level's env: ``room_from_pos`` accepts an outer-wall doorway (it belongs to the room beside it)
+    instead of asserting, and ``gen_obs`` skips the agent's partial view (unused here: frames show the whole grid;
+    it was a third of the step time)."""
+    env.__class__ = _bounded_class(type(env))
     return env
 
 

@@ -209,3 +209,12 @@ def test_expert_falls_back_when_the_bot_gets_stuck(monkeypatch):
     w.reset(seed=0)
     action = w.expert_action(np.random.default_rng(0), macro_prob=0.0)
     assert action in ("turn left", "turn right", "move forward") and w.bot is None
+
+
+def test_snapshots_pickle(world):
+    import pickle
+
+    state = world.get_state()
+    expected = world.step("move forward 2 steps")[0]
+    world.set_state(pickle.loads(pickle.dumps(state)))
+    np.testing.assert_array_equal(world.step("move forward 2 steps")[0], expected)
