@@ -13,13 +13,19 @@ counter and lets BabyAI's verifier score the new state), so k = 1.
 ``turn left/right``, ``move forward [2|3 steps]``, ``go to the <color> <obj|door>`` (walk the shortest path until
 adjacent and facing it; the nearest match when several fit), ``pick up the <color> <obj>`` (go to, then pickup),
 ``drop it``, ``open/close/toggle the <color> door`` (go to, then toggle; open/close skip the toggle when the door is
-already so). Valid but impossible actions play out as the simulator would (e.g. pickup with nothing in front does
+already so; ``actions()`` lists open or close by the door's state, toggle is accepted but not listed; a locked door
+needs its key, as in MiniGrid). Valid but impossible actions play out as the simulator would (e.g. pickup with nothing in front does
 nothing); an unreachable target or an inapplicable event is one ``done`` (wait) step.
 Environment events: ``a <color> <obj> appears <place>``, ``the <color> <obj> disappears``, ``the <color> <obj>
 turns <color>``, ``a <color> door appears in the <top|bottom|left|right> wall`` (the 8×8 levels have no doors, so
 doors are built into the outer wall at its middle cell; outside the room counts as wall), ``the <color> door
 opens/closes``. ``next to the <color> <obj>`` is the first free cell right of, below, left of, above the first
-such object in row-major order.
+such object in row-major order. An event that names no free cell or no present object changes nothing.
+
+**Mission.** Reward and termination are BabyAI's, summed over the primitive steps; the chunk stops early at
+termination. After events the mission keeps tracking the objects it named at reset (BabyAI's own
+``update_objs_poss`` rule): a newly appeared match does not count, a removed or recoloured target can make the
+mission unreachable. Stepping after termination keeps running the simulator; resetting is the caller's job.
 
 Example:
     >>> world = BabyAIWorld()
