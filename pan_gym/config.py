@@ -261,3 +261,32 @@ def preset(name: str, **overrides: Any) -> PanConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; presets: {sorted(PRESETS)}")
     return dataclasses.replace(PRESETS[name](), **overrides)
+
+
+def apply_overrides(cfg: PanConfig, spec: str) -> PanConfig:
+    """Override fields by dotted path: ``"frames_per_chunk=1,backbone.num_queries=16,decoder.patch_size=[1,8,8]"``.
+
+    Values are parsed as JSON when possible (numbers, booleans, lists), else kept as strings; the result is
+    validated by rebuilding the config, so an unknown key raises ``ValueError``.
+    """
+    import json
+    import re
+
+    d = cfg.to_dict()
+    items = re.split(r",(?![^\[]*\])", spec or "")  # commas inside [...] belong to a list value
+    for item in filter(None, (s.strip() for s in items)):
+        if "=" not in item:
+            raise ValueError(f"config override {item!r} is not key=value")
+        key, raw = (s.strip() for s in item.split("=", 1))
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node, *path = key.split(".")
+        target, name = (d, node) if not path else (d.setdefault(node, {}), path[-1])
+        for p in path[:-1]:
+            target = target[p]
+        if name not in target:
+            raise ValueError(f"unknown config key {key!r}")
+        target[name] = value
+    return PanConfig.from_dict(d)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from pan_gym.worlds.base import chunk_indices
+
 PSNR_CAP = 100.0
 
 
@@ -125,7 +127,7 @@ def copied(
 
 def resample(chunk: np.ndarray, t: int) -> np.ndarray:
     """``t`` evenly spaced frames of a chunk (T, H, W, 3) at ``round(linspace(0, T-1, t))``: the last is kept."""
-    idx = np.round(np.linspace(0, len(chunk) - 1, t)).astype(int)
+    idx = chunk_indices(len(chunk), t)
     return chunk[idx]
 
 

@@ -69,11 +69,21 @@ class TrainArgs:
     """auto (CUDA when available) | cpu | cuda"""
     vae_kl_weight: float = 1e-4
     """vae stage: weight of the KL term (per latent element) beside the L1 + MSE reconstruction"""
+    config: str = ""
+    """overrides of the preset for a fresh run, e.g. ``frames_per_chunk=1,backbone.num_queries=16``; data chunks
+    longer than the model's are resampled to it (evenly spaced frames ending on the last)"""
+    ema_decay: float = 0.0
+    """keep an exponential moving average of the weights with this decay (e.g. 0.999) and ship it as
+    ``final/``; 0 = off (not with ``fsdp``)"""
 
     def __post_init__(self):
         if self.stage not in STAGES:
             raise ValueError(f"unknown stage {self.stage!r}; stages: {', '.join(STAGES)}")
         if self.steps < 1 or self.batch_size < 1 or self.window < 1:
             raise ValueError("steps, batch_size and window must be >= 1")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError("ema_decay must be in [0, 1)")
+        if self.ema_decay and self.fsdp:
+            raise ValueError("ema_decay is not supported with fsdp (sharded parameters)")
         if self.save_every < 1:
             raise ValueError("save_every must be >= 1")

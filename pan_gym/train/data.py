@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from pan_gym.train.distributed import DistInfo
+from pan_gym.worlds.base import chunk_indices
 
 MOVES = {"move right": (0, 1), "move left": (0, -1), "move down": (1, 0), "move up": (-1, 0)}
 
@@ -109,6 +110,23 @@ def open_dataset(data: str, window: int, frames_per_chunk: int, image_size: int,
     from pan_gym.data import load_dataset
 
     return load_dataset(data, window=window)
+
+
+class ResampledChunks(Dataset):
+    """A window dataset whose chunks are resampled to ``frames_per_chunk`` frames by the worlds' chunk rule
+    (evenly spaced, ending on the last frame): a model may render fewer frames per action than the data holds."""
+
+    def __init__(self, dataset: Dataset, frames_per_chunk: int):
+        self.dataset, self.frames_per_chunk = dataset, frames_per_chunk
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> dict:
+        item = dict(self.dataset[i])
+        idx = torch.as_tensor(chunk_indices(item["frames"].shape[1], self.frames_per_chunk))
+        item["frames"] = item["frames"][:, idx]  # (N, T, H, W, 3) -> (N, frames_per_chunk, H, W, 3)
+        return item
 
 
 class WindowBatches:

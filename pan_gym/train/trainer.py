@@ -27,12 +27,12 @@ from pathlib import Path
 
 import torch
 
-from pan_gym.config import preset
+from pan_gym.config import apply_overrides, preset
 from pan_gym.model import io
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.train import checkpoint as ckpt
 from pan_gym.train.args import TrainArgs
-from pan_gym.train.data import WindowBatches, memoize_latents, open_dataset
+from pan_gym.train.data import ResampledChunks, WindowBatches, memoize_latents, open_dataset
 from pan_gym.train.distributed import (
     DistInfo,
     any_rank,
@@ -42,6 +42,7 @@ from pan_gym.train.distributed import (
     shutdown,
     wrap,
 )
+from pan_gym.train.ema import EMA
 from pan_gym.train.monitor import RunLogger, write_sample_video
 from pan_gym.train.stages import StageLoss, select_trainable, set_train_mode, state_free
 
@@ -62,21 +63,23 @@ def cosine_with_warmup(args: TrainArgs):
     return factor
 
 
-def build_model(args: TrainArgs, dataset, resume_from: Path | None) -> PanWorldModel:
-    """From the checkpoint being resumed, else ``init``, else a fresh preset sized to the data's chunks."""
+def build_model(args: TrainArgs, item: dict, resume_from: Path | None) -> PanWorldModel:
+    """From the checkpoint being resumed, else ``init``, else a fresh preset (with ``config`` overrides) sized to
+    the data's frames; its frames per chunk default to the data's."""
     if resume_from is not None:
         return PanWorldModel.from_pretrained(resume_from / "model")
-    item = dataset[0]
     t, h = item["frames"].shape[1], item["frames"].shape[2]  # (N, T, H, W, 3)
     if args.init is not None:
         model = PanWorldModel.from_pretrained(args.init)
-        if (model.cfg.frames_per_chunk, model.cfg.image_size) != (t, h):
-            raise ValueError(
-                f"{args.init}: the model renders {model.cfg.frames_per_chunk} frames of {model.cfg.image_size}px, "
-                f"the data has chunks of {t} frames of {h}px"
-            )
-        return model
-    return PanWorldModel.from_preset(args.preset, frames_per_chunk=t, image_size=h)
+    else:
+        cfg = apply_overrides(preset(args.preset, frames_per_chunk=t, image_size=h), args.config)
+        model = PanWorldModel.from_config(cfg)
+    if model.cfg.frames_per_chunk > t or model.cfg.image_size != h:
+        raise ValueError(
+            f"{args.init or args.preset}: the model renders {model.cfg.frames_per_chunk} frames of "
+            f"{model.cfg.image_size}px, the data has chunks of {t} frames of {h}px"
+        )
+    return model
 
 
 def train(args: TrainArgs, dataset=None) -> Path:
@@ -108,7 +111,10 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
         _say(
             info, f"resuming from {resume_from}" if resume_from else "no complete checkpoint: starting fresh"
         )
-    model = build_model(args, dataset, resume_from).to(info.device)
+    first = dataset[0]
+    model = build_model(args, first, resume_from).to(info.device)
+    if first["frames"].shape[1] != model.cfg.frames_per_chunk:
+        dataset = ResampledChunks(dataset, model.cfg.frames_per_chunk)
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "args.json").write_text(json.dumps(asdict(args), indent=2))
@@ -129,6 +135,7 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_with_warmup(args))
     noise = torch.Generator().manual_seed(args.seed * 1000 + info.rank)  # diffusion noise, σ, dropout draws
     batches = WindowBatches(dataset, args.batch_size, args.seed, info)
+    ema = EMA(model, args.ema_decay) if args.ema_decay else None
     step = 0
 
     # ---- resume -----------------------------------------------------------------------------------------------
@@ -138,6 +145,8 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
         sched.load_state_dict(state["scheduler"])
         batches.load_state_dict(state["data"])
         step = int(state["step"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         if rng is not None:
             torch.set_rng_state(rng["torch"])
             noise.set_state(rng["noise"])
@@ -171,11 +180,13 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
             sched.step()
             opt.zero_grad(set_to_none=True)
             step += 1
+            if ema is not None:
+                ema.update(model, step)
             scalars = {k: float(v.detach()) for k, v in result.items()}
             scalars.update(grad_norm=float(gnorm), lr=sched.get_last_lr()[0])
             logger.log(step, mean_over_ranks(info, scalars), args.batch_size * info.world_size)
             if step % args.save_every == 0 or step == args.steps:
-                _save(args, core, opt, sched, batches, noise, step, model, persistent, info, ckpt_root)
+                _save(args, core, opt, sched, batches, noise, step, model, persistent, info, ckpt_root, ema)
             if args.sample_every and step % args.sample_every == 0 and info.is_main and not args.fsdp:
                 context = state_free(model) if args.stage == "decoder" else None
                 write_sample_video(model, sample_item, out / "samples" / f"step_{step:06d}.mp4", 0, context)
@@ -183,7 +194,7 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
             barrier(info)
     finally:
         logger.close()
-    return _write_final(model, core, info, out, persistent)
+    return _write_final(model, core, info, out, persistent, ema)
 
 
 def _nonfinite_msg(step: int, reason: str, ckpt_root: Path) -> str:
@@ -192,7 +203,7 @@ def _nonfinite_msg(step: int, reason: str, ckpt_root: Path) -> str:
     return f"non-finite values at step {step} ({reason}); stopped without saving; {kept}"
 
 
-def _save(args, core, opt, sched, batches, noise, step, model, persistent, info, root) -> Path:
+def _save(args, core, opt, sched, batches, noise, step, model, persistent, info, root, ema=None) -> Path:
     tensors = ckpt.model_state(core, persistent)  # collective under FSDP
     optim = ckpt.optimizer_state(core, opt)
     train_state = {
@@ -202,15 +213,22 @@ def _save(args, core, opt, sched, batches, noise, step, model, persistent, info,
         "data": batches.state_dict(),
         "stage": args.stage,
     }
+    if ema is not None:
+        train_state["ema"] = ema.state_dict()
     rank_state = {"torch": torch.get_rng_state(), "noise": noise.get_state()}
     return ckpt.save_checkpoint(
         root, step, model.cfg.to_dict(), tensors, train_state, rank_state, info, args.keep_checkpoints
     )
 
 
-def _write_final(model, core, info: DistInfo, out: Path, persistent: set[str] | None = None) -> Path:
+def _write_final(
+    model, core, info: DistInfo, out: Path, persistent: set[str] | None = None, ema: EMA | None = None
+) -> Path:
+    """``OUT/final`` holds the shipped weights: the moving average when ``ema_decay`` is on, else the trained ones."""
     persistent = persistent or set(model._persistent_state())
     tensors = ckpt.model_state(core, persistent)
+    if ema is not None:
+        tensors = ema.weights(tensors)
     final = out / "final"
     if info.is_main:
         io.write_model_dir(final, model.cfg.to_dict(), tensors)

@@ -16,6 +16,8 @@ import numpy as np
 from minigrid.core.grid import Grid
 from minigrid.core.world_object import Wall, WorldObj
 
+from pan_gym.worlds.base import chunk_indices
+
 TILE = 8
 LEFT, RIGHT, FORWARD, PICKUP, DROP, TOGGLE, DONE = range(7)  # MiniGrid's primitive actions
 DIR_VEC = ((1, 0), (0, 1), (-1, 0), (0, -1))  # agent_dir -> (dx, dy): east, south, west, north
@@ -93,7 +95,7 @@ def render(env: Any) -> np.ndarray:
 
 def resample(frames: Sequence[np.ndarray], t: int) -> np.ndarray:
     """k frames -> exactly t frames at indices round(linspace(0, k-1, t)): (t, H, W, 3), ends on the last frame."""
-    idx = np.rint(np.linspace(0, len(frames) - 1, t)).astype(int)
+    idx = chunk_indices(len(frames), t)
     return np.stack([frames[i] for i in idx])
 
 

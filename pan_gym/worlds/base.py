@@ -31,6 +31,12 @@ def normalize_action(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower()).rstrip(".!?")
 
 
+def chunk_indices(k: int, t: int) -> np.ndarray:
+    """Which of k frames make a chunk of t: ``round(linspace(0, k-1, t))``, evenly spaced and ending on the last
+    (frames repeat when k < t). Every world's chunks and every resampling of them follow this rule."""
+    return np.rint(np.linspace(0, k - 1, t)).astype(int)
+
+
 @runtime_checkable
 class World(Protocol):
     """What every world provides. Frames are uint8 (H, W, 3); a step returns a chunk of ``frames_per_action`` frames."""

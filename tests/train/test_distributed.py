@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
-from tests.train.conftest import cli_args, env
 
 from pan_gym.model.glp import PanWorldModel
+from tests.train.conftest import cli_args, env
 
 
 def _torchrun(*args: str) -> subprocess.CompletedProcess:

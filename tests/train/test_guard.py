@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tests.train.conftest import FAST
 
 from pan_gym.train import TrainArgs
 from pan_gym.train.checkpoint import latest_checkpoint
 from pan_gym.train.data import SyntheticWindows
 from pan_gym.train.trainer import NonFiniteError, train
+from tests.train.conftest import FAST
 
 
 class PoisonedAfter(SyntheticWindows):

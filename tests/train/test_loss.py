@@ -11,9 +11,9 @@ import subprocess
 import sys
 
 import pytest
-from tests.train.conftest import FAST, env
 
 from pan_gym.train import TrainArgs, train
+from tests.train.conftest import FAST, env
 
 
 def _quarters(out) -> tuple[float, float]:

@@ -7,9 +7,8 @@ import subprocess
 import sys
 import time
 
-from tests.train.conftest import assert_same_weights, cli_args, env, run_cli
-
 from pan_gym.train.checkpoint import CRASH_ENV, MARKER, latest_checkpoint
+from tests.train.conftest import assert_same_weights, cli_args, env, run_cli
 
 
 def test_sigkill_mid_run_then_resume_is_identical(tmp_path, reference_run):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import torch
-from tests.train.conftest import FAST, weights
 
 from pan_gym.config import VAEConfig, preset
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.train import TrainArgs, train
 from pan_gym.train.data import SyntheticWindows
 from pan_gym.train.stages import StageLoss, select_trainable, state_free
+from tests.train.conftest import FAST, weights
 
 
 def _changed(before: dict, after: dict) -> set[str]:

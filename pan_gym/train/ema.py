@@ -1,0 +1,51 @@
+"""Exponential moving average of the trained weights (the weights a run ships when ``ema_decay`` > 0).
+
+Example:
+    >>> import torch
+    >>> net = torch.nn.Linear(2, 2)
+    >>> ema = EMA(net, decay=0.9)
+    >>> with torch.no_grad():
+    ...     _ = net.weight.add_(1.0)
+    >>> ema.update(net, step=100)
+    >>> bool(torch.allclose(ema.shadow["weight"], net.weight - 0.9))
+    True
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class EMA:
+    """Shadow copies of a module's trainable floating-point parameters, ``shadow ← d·shadow + (1−d)·param``.
+
+    The decay warms up as ``min(decay, (1 + step) / (10 + step))`` so early shadows follow the weights closely.
+    """
+
+    def __init__(self, module: nn.Module, decay: float):
+        self.decay = decay
+        self.shadow = {
+            n: p.detach().clone() for n, p in module.named_parameters() if p.requires_grad and p.is_floating_point()
+        }
+
+    @torch.no_grad()
+    def update(self, module: nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        params = dict(module.named_parameters())
+        for name, shadow in self.shadow.items():
+            shadow.lerp_(params[name].detach(), 1 - d)
+
+    def weights(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """A state dict with the averaged weights in place of the trained ones."""
+        return {k: self.shadow.get(k, v) for k, v in tensors.items()}
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return dict(self.shadow)
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        missing = set(self.shadow) - set(state)
+        if missing:
+            raise ValueError(f"EMA state lacks {sorted(missing)[:5]}")
+        for k in self.shadow:
+            self.shadow[k].copy_(state[k])
