@@ -16,6 +16,15 @@ _register_train(app)
 from pan_gym.eval.cli import register as _register_eval  # noqa: E402
 
 _register_eval(app)
+from pan_gym.ui.demo import register as _register_demo  # noqa: E402
+
+_register_demo(app)
+from pan_gym.ui.play import register as _register_play  # noqa: E402
+
+_register_play(app)
+from agents.plan_cli import register as _register_plan  # noqa: E402
+
+_register_plan(app)
 
 if __name__ == "__main__":
     app()
