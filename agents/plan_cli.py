@@ -1,0 +1,155 @@
+"""``pan-gym plan``: a planner in the real world — success rate, mean steps and seconds per decision.
+
+Planners: ``random`` (uniform valid action), ``cem`` / ``pss`` (CEM or propose–simulate–select with the world
+model), ``oracle-cem`` / ``oracle-pss`` (the same planners with the true simulator as their model). Episodes run on
+evaluation seeds (disjoint from training, checked) through ``pan_gym.eval.planning_eval.evaluate_planner``; for
+BabyAI the default levels are the GoTo and PickUp ones.
+
+Example:
+    pan-gym plan --world babyai --planner oracle-cem --seeds 1000000:1000010 --json
+    pan-gym plan --planner cem --model tiny --seeds 1000000:1000002 --samples 16
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+PLANNERS = ("random", "cem", "pss", "oracle-cem", "oracle-pss")
+GOTO_PICKUP = "BabyAI-GoToLocal-v0,BabyAI-PickupLoc-v0"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"A:B"`` -> [A, …, B-1]; ``"A"`` -> [A]."""
+    try:
+        if ":" in text:
+            a, b = (int(x) for x in text.split(":"))
+            seeds = list(range(a, b))
+        else:
+            seeds = [int(text)]
+    except ValueError:
+        raise typer.BadParameter(f"--seeds must be A:B (integers), got {text!r}") from None
+    if not seeds:
+        raise typer.BadParameter(f"--seeds {text!r} is empty")
+    return seeds
+
+
+def make_world_for(world: str, levels: str):
+    from pan_gym.worlds import make_world
+
+    if world == "babyai" and levels:
+        return make_world(world, levels=tuple(x.strip() for x in levels.split(",") if x.strip()))
+    return make_world(world)
+
+
+def build_planner_factory(
+    planner: str,
+    world: str = "babyai",
+    model: str | None = None,
+    levels: str = GOTO_PICKUP,
+    horizon: int = 3,
+    samples: int = 64,
+    iterations: int = 3,
+    elites: int = 8,
+    k: int = 3,
+    n: int = 1,
+    proposer: str = "mission",
+    latent_only: bool = True,
+):
+    """``seed -> planner`` for ``evaluate_planner``; the simulator is built once and shared by the episodes."""
+    from agents.cem import CEMPlanner
+    from agents.mpc import MPC
+    from agents.propose_simulate_select import MissionProposer, ProposeSimulateSelect, RandomProposer
+    from agents.random_agent import RandomAgent
+    from agents.simulators import ModelSimulator, OracleSimulator
+
+    if planner not in PLANNERS:
+        raise ValueError(f"unknown planner {planner!r}; choose from {PLANNERS}")
+    if planner == "random":
+        return lambda seed: RandomAgent(seed=seed)
+    if planner.startswith("oracle-"):
+        sim: Any = OracleSimulator(make_world_for(world, levels))  # its own world: the real one stays untouched
+    else:
+        sim = ModelSimulator(model, world, latent_only=latent_only)
+    if planner.endswith("cem"):
+        return lambda seed: MPC(CEMPlanner(sim, horizon, samples, iterations, elites, seed=seed))
+    prop = (lambda seed: MissionProposer()) if proposer == "mission" else (lambda seed: RandomProposer(seed))
+    return lambda seed: ProposeSimulateSelect(sim, prop(seed), k=k, n=n, seed=seed)
+
+
+def register(app: Any) -> None:
+    """Add the ``plan`` command to the typer app."""
+
+    @app.command("plan")
+    def plan_command(
+        world: Annotated[str, typer.Option(help="World name (babyai, metaworld).")] = "babyai",
+        planner: Annotated[str, typer.Option(help="random | cem | pss | oracle-cem | oracle-pss")] = "cem",
+        seeds: Annotated[
+            str, typer.Option(help="Evaluation seeds A:B (B excluded; never training seeds < 1,000,000).")
+        ] = "1000000:1000020",
+        model: Annotated[
+            str, typer.Option(help="default (the shipped model), a preset (tiny, small: random weights) or a dir.")
+        ] = "default",
+        max_steps: Annotated[int, typer.Option(help="Real-world actions per episode at most (PAN: 5).")] = 5,
+        levels: Annotated[
+            str, typer.Option(help="BabyAI levels, comma-separated (default: the GoTo and PickUp levels).")
+        ] = GOTO_PICKUP,
+        horizon: Annotated[int, typer.Option(help="CEM: actions per candidate sequence.")] = 3,
+        samples: Annotated[int, typer.Option(help="CEM: candidate sequences per iteration.")] = 64,
+        iterations: Annotated[int, typer.Option(help="CEM: iterations per decision.")] = 3,
+        elites: Annotated[int, typer.Option(help="CEM: elites refitting the distribution.")] = 8,
+        k: Annotated[int, typer.Option(help="PSS: candidate actions proposed per step.")] = 3,
+        n: Annotated[int, typer.Option(help="PSS: simulations per candidate (best of n).")] = 1,
+        proposer: Annotated[str, typer.Option(help="PSS proposer: mission (ranked by mission text) | random")] = (
+            "mission"
+        ),
+        latent_only: Annotated[
+            bool, typer.Option(help="Model planners: step the backbone only (the reward head reads ŝ).")
+        ] = True,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+        progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = False,
+    ) -> None:
+        """Plan toward each episode's mission in the real world; print success rate, mean steps, s/decision."""
+        import torch
+
+        torch.set_num_threads(1)
+        from pan_gym.eval.planning_eval import evaluate_planner
+
+        if proposer not in ("mission", "random"):
+            raise typer.BadParameter(f"--proposer must be mission or random, got {proposer!r}")
+        if planner not in PLANNERS:
+            raise typer.BadParameter(f"--planner must be one of {', '.join(PLANNERS)}, got {planner!r}")
+        seed_list = parse_seeds(seeds)
+        try:
+            factory = build_planner_factory(
+                planner,
+                world,
+                None if model == "default" else model,
+                levels,
+                horizon,
+                samples,
+                iterations,
+                elites,
+                k,
+                n,
+                proposer,
+                latent_only,
+            )
+            real_world = make_world_for(world, levels)
+            result = evaluate_planner(factory, real_world, seed_list, max_steps=max_steps, progress=progress)
+        except (RuntimeError, OSError, ValueError) as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from None
+        result = {"world": world, "planner": planner, "model": model, **result}
+        result.pop("seeds")
+        result["seeds"] = seeds
+        if as_json:
+            typer.echo(json.dumps(result))
+        else:
+            typer.echo(
+                f"{planner} on {world} ({result['n']} episodes, ≤{max_steps} steps): "
+                f"success {result['success_rate']:.1%}, mean steps {result['mean_steps']:.2f}, "
+                f"{result['seconds_per_decision']:.3f} s/decision"
+            )
