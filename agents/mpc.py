@@ -87,7 +87,13 @@ def run_episode(
         if terminated or truncated:
             success = bool(terminated and info.get("success", reward > 0))
             break
-    out = {"success": success, "steps": len(actions), "seconds": seconds, "actions": actions, "mission": mission}
+    out = {
+        "success": success,
+        "steps": len(actions),
+        "seconds": seconds,
+        "actions": actions,
+        "mission": mission,
+    }
     if record:
         out["frames"] = np.concatenate(frames)
     return out

@@ -70,7 +70,8 @@ def build_planner_factory(
     if planner == "random":
         return lambda seed: RandomAgent(seed=seed)
     if planner.startswith("oracle-"):
-        sim: Any = OracleSimulator(make_world_for(world, levels))  # its own world: the real one stays untouched
+        # its own world instance: the real one the agent acts in stays untouched
+        sim: Any = OracleSimulator(make_world_for(world, levels))
     else:
         sim = ModelSimulator(model, world, latent_only=latent_only)
     if planner.endswith("cem"):
@@ -90,7 +91,10 @@ def register(app: Any) -> None:
             str, typer.Option(help="Evaluation seeds A:B (B excluded; never training seeds < 1,000,000).")
         ] = "1000000:1000020",
         model: Annotated[
-            str, typer.Option(help="default (the shipped model), a preset (tiny, small: random weights) or a dir.")
+            str,
+            typer.Option(
+                help="default (the shipped model), a preset (tiny, small: random weights) or a dir."
+            ),
         ] = "default",
         max_steps: Annotated[int, typer.Option(help="Real-world actions per episode at most (PAN: 5).")] = 5,
         levels: Annotated[
@@ -102,9 +106,9 @@ def register(app: Any) -> None:
         elites: Annotated[int, typer.Option(help="CEM: elites refitting the distribution.")] = 8,
         k: Annotated[int, typer.Option(help="PSS: candidate actions proposed per step.")] = 3,
         n: Annotated[int, typer.Option(help="PSS: simulations per candidate (best of n).")] = 1,
-        proposer: Annotated[str, typer.Option(help="PSS proposer: mission (ranked by mission text) | random")] = (
-            "mission"
-        ),
+        proposer: Annotated[
+            str, typer.Option(help="PSS proposer: mission (ranked by mission text) | random")
+        ] = "mission",
         latent_only: Annotated[
             bool, typer.Option(help="Model planners: step the backbone only (the reward head reads ŝ).")
         ] = True,

@@ -99,7 +99,8 @@ class ProposeSimulateSelect:
         if not candidates:
             raise ValueError("the proposer returned no candidate actions")
         self.simulator.begin(obs)
-        ro = self.simulator.simulate([[a] for a in candidates for _ in range(self.n)])  # k·n one-step rollouts
+        # k·n one-step rollouts in one batched call
+        ro = self.simulator.simulate([[a] for a in candidates for _ in range(self.n)])
         mission = str(obs.get("mission", ""))
         scores = np.asarray(self.scorer(ro, mission) if self.scorer else returns(ro), np.float64)
         best_of_n = scores.reshape(len(candidates), self.n).max(axis=1)  # (k,)

@@ -63,7 +63,8 @@ def returns(rollouts: Rollouts, gamma: float = 0.99) -> np.ndarray:
     """Σ_t γ^t r_t up to and including each row's first termination -> (N,) float64."""
     r, done = rollouts.rewards.astype(np.float64), rollouts.terminated.astype(bool)
     alive = np.ones_like(r, dtype=bool)
-    alive[:, 1:] = ~np.cumsum(done, axis=1)[:, :-1].astype(bool)  # steps before (and at) the first termination
+    # a step counts when no termination came before it (the terminating step itself counts)
+    alive[:, 1:] = ~np.cumsum(done, axis=1)[:, :-1].astype(bool)
     discount = gamma ** np.arange(r.shape[1])
     return (r * alive * discount).sum(axis=1)
 
@@ -240,7 +241,9 @@ class OracleSimulator:
             self.world.close()
 
 
-def make_simulator(kind: str, world: Any = "babyai", model=None, **kwargs: Any) -> ModelSimulator | OracleSimulator:
+def make_simulator(
+    kind: str, world: Any = "babyai", model=None, **kwargs: Any
+) -> ModelSimulator | OracleSimulator:
     """``"model"`` -> ``ModelSimulator(model, world name, **kwargs)``; ``"oracle"`` -> ``OracleSimulator(world)``.
 
     ``world`` is a world name or a World (the oracle replays it; the model simulator only needs its name)."""
