@@ -22,6 +22,9 @@ _register_demo(app)
 from pan_gym.ui.play import register as _register_play  # noqa: E402
 
 _register_play(app)
+from pan_gym.ui.web import register as _register_web  # noqa: E402
+
+_register_web(app)
 from agents.plan_cli import register as _register_plan  # noqa: E402
 
 _register_plan(app)

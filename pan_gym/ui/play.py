@@ -32,7 +32,7 @@ from pan_gym.ui.common import ansi_row, display_available, side_by_side, write_v
 from pan_gym.ui.session import Session
 
 COMMANDS = """commands:
-  <any text>     an action, e.g. "turn left", "pick up the blue ball", "a green box appears in front of the agent"
+  <any text>     an action, e.g. "turn left", "pick up the blue ball", "a green box appears behind the agent"
   :actions [all] actions the true world understands now (all: with every environment event)
   :undo          take back the last action
   :save FILE     write the session as FILE (.mp4 or .gif)
