@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from transformers import AutoTokenizer, BertConfig, BertModel
+from transformers.utils import logging as hf_logging
 
 
 def minilm_path() -> Path:
@@ -85,7 +86,15 @@ class MiniLMTextEncoder(ActionTextEncoder):
         path = Path(path) if path is not None else minilm_path()
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         if pretrained:
-            self.bert = BertModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False)
+            verbosity, bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+            hf_logging.set_verbosity_error()  # the checkpoint's unused pooler is expected: no load report
+            hf_logging.disable_progress_bar()
+            try:
+                self.bert = BertModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False)
+            finally:
+                hf_logging.set_verbosity(verbosity)
+                if bar:
+                    hf_logging.enable_progress_bar()
         else:
             cfg = BertConfig(
                 vocab_size=self.tokenizer.vocab_size,
