@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -157,6 +158,8 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
     logger = RunLogger(args, out, step, info.is_main)
     sample_item = dataset[0]
     autocast = torch.autocast(info.device.type, dtype=torch.bfloat16, enabled=args.bf16)
+    # bf16 activations meet fp32 norm weights by design under autocast; torch says so at every norm call
+    warnings.filterwarnings("ignore", message="Mismatch dtype between input and weight")
     try:
         while step < args.steps:
             batch = batches.next()
