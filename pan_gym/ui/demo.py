@@ -1,9 +1,14 @@
 """``pan-gym demo``: imagine a mission's rollout with the model and put it beside the true one.
 
-The planner is the world's own expert (BabyAI's bot; on worlds without one, a seeded random agent action): it acts
-in the true world, and the world model imagines the same language actions open loop from the start frame alone
-(it never sees a true frame after the start). The result is an mp4 and a GIF of imagined | true frames side by side
-and, per action, how close the imagined final frame is to the true one.
+A planner acts in the true world toward the mission; the world model imagines the same language actions open loop
+from the start frame alone (it never sees a true frame after the start). The result is an mp4 and a GIF of
+imagined | true frames side by side and, per action, how close the imagined final frame is to the true one.
+
+Planners (``--planner``):
+- ``pss`` (default): PAN's propose–simulate–select from ``agents/`` — 3 candidate actions proposed from the
+  mission, each simulated by the same world model (latent-only, its reward head), the best executed.
+- ``expert``: the world's scripted expert (BabyAI's bot; on worlds without one, a seeded random agent action); the
+  model plans nothing, it only imagines.
 
 Example (a few seconds; random weights, so the imagined half is noise):
 
@@ -23,11 +28,11 @@ import typer
 EXAMPLES = """
 Examples:
 
-  pan-gym demo                                   # the shipped model (once it ships), BabyAI seed 2: "put the blue ball next to the blue box"
+  pan-gym demo                                    # shipped model, BabyAI seed 2, planner pss
 
-  pan-gym demo --model tiny --out /tmp/demo.mp4  # random weights: runs anywhere, imagined half is noise
+  pan-gym demo --model tiny --out /tmp/demo.mp4   # random weights: imagined half is noise
 
-  pan-gym demo --model runs/train/final --seed 3 --steps 8 --gif docs/assets/demo.gif
+  pan-gym demo --model runs/train/final --planner expert --gif docs/assets/demo.gif
 """
 
 
@@ -45,18 +50,43 @@ class DemoResult:
         return {k: float(np.mean([f[k] for f in self.figures])) for k in keys}
 
 
+PLANNERS = ("pss", "expert")
+
+
 def expert_planner(world: Any, seed: int):
-    """The world's expert action (BabyAI's bot) toward the mission; a seeded random agent action otherwise."""
+    """``obs -> action``: the world's expert (BabyAI's bot) toward the mission; a seeded random agent action
+    otherwise. It reads the world directly (it is the true world's own solver)."""
     rng = np.random.default_rng([seed, 0xDE40])
     expert = getattr(world, "expert_action", None)
 
-    def plan() -> str:
+    def plan(obs: dict[str, Any]) -> str:
         if expert is not None:
             return expert(rng, macro_prob=0.3, event_prob=0.0)
         acts = world.actions("agent")
         return acts[int(rng.integers(len(acts)))]
 
     return plan
+
+
+def pss_planner(model: Any, world: Any, seed: int):
+    """``obs -> action``: ``agents``' propose–simulate–select (k = 3 candidates from the mission, each simulated
+    by ``model``, latent-only, scored by its reward head). Returns (plan, close)."""
+    from agents.propose_simulate_select import ProposeSimulateSelect
+    from agents.simulators import ModelSimulator
+
+    sim = ModelSimulator(model, world.name, seed=seed)
+    pss = ProposeSimulateSelect(sim, k=3, n=1, seed=seed)
+    return pss.act, sim.close
+
+
+def make_planner(kind: str, model: Any, world: Any, seed: int):
+    """(plan, close) for ``kind`` in ``PLANNERS``; ``plan(obs)`` gets the planner observation dict
+    (``frame``, ``mission``, ``actions``, ``world_state``) of the true world."""
+    if kind == "expert":
+        return expert_planner(world, seed), lambda: None
+    if kind == "pss":
+        return pss_planner(model, world, seed)
+    raise ValueError(f"unknown planner {kind!r}; choose from {', '.join(PLANNERS)}")
 
 
 def run_demo(
@@ -69,12 +99,14 @@ def run_demo(
     fps: int = 6,
     scale: int = 4,
     progress: bool = True,
+    planner: str = "pss",
 ) -> DemoResult:
-    """Roll out the expert for up to ``steps`` actions; write ``out`` (mp4) and ``gif`` (default: beside ``out``).
+    """Let ``planner`` act for up to ``steps`` actions while the model imagines them; write ``out`` (mp4) and
+    ``gif`` (default: beside ``out``).
 
     Example:
         >>> from pan_gym.env.models import resolve_model
-        >>> r = run_demo(resolve_model("tiny"), steps=2, out=None, progress=False)
+        >>> r = run_demo(resolve_model("tiny"), steps=2, out=None, progress=False, planner="expert")
         >>> len(r.actions), sorted(r.figures[0])
         (2, ['cells', 'exact', 'psnr'])
     """
@@ -85,13 +117,24 @@ def run_demo(
 
     tic = time.perf_counter()
     session = Session(model, world)
+    close_planner = lambda: None  # noqa: E731
     try:
-        session.reset(seed)
-        plan = expert_planner(session.world, seed)
+        frame = session.reset(seed)
+        plan, close_planner = make_planner(planner, model, session.world, seed)
         reached = False
-        bar = tqdm(range(steps), desc="imagining", unit="action", disable=not progress)
+        bar = tqdm(
+            range(steps), desc=f"planning ({planner}) + imagining", unit="action", disable=not progress
+        )
         for _ in bar:
-            r = session.step(plan())
+            w = session.world
+            obs = {
+                "frame": frame,
+                "mission": session.mission,
+                "actions": w.actions("agent"),
+                "world_state": w.get_state(),
+            }
+            r = session.step(plan(obs))
+            frame = r.true[-1] if r.true is not None else frame
             bar.set_postfix_str(r.action[:40])
             if r.true_done:
                 reached = (r.true_reward or 0.0) > 0
@@ -111,6 +154,7 @@ def run_demo(
             if gif is not None:
                 result.paths.append(write_video(video, gif, fps))
     finally:
+        close_planner()
         session.close()
     result.seconds = time.perf_counter() - tic
     return result
@@ -143,15 +187,19 @@ def register(app: Any) -> None:
         ),
         gif: Annotated[
             Path | None,
-            typer.Option(help="The GIF to write [default: OUT with .gif], e.g. docs/assets/demo.gif."),
+            typer.Option(help="The GIF to write (default: OUT with .gif), e.g. docs/assets/demo.gif."),
         ] = None,
+        planner: Annotated[
+            str,
+            typer.Option(help="pss (propose-simulate-select with this model) or expert (the world's bot)."),
+        ] = "pss",
         fps: Annotated[int, typer.Option(min=1, help="Frames per second of the videos.")] = 6,
         progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     ) -> None:
         """Imagine a mission's rollout and write imagined | true frames side by side (mp4 + GIF), with figures.
 
-        The planner is the world's expert (BabyAI's bot), acting in the true world; the model imagines the same
-        language actions open loop from the start frame alone.
+        A planner (pss: propose-simulate-select with the model; expert: the world's bot) acts in the true world;
+        the model imagines the same language actions open loop from the start frame alone.
         """
         import torch
 
@@ -160,6 +208,8 @@ def register(app: Any) -> None:
         torch.set_num_threads(1)
         _video_path(out, ".mp4", "--out")
         _video_path(gif, ".gif", "--gif")
+        if planner not in PLANNERS:
+            raise typer.BadParameter(f"--planner must be one of {', '.join(PLANNERS)}, got {planner!r}")
         try:
             loaded = load_model(model, world)
         except ModelSpecError as e:
@@ -172,13 +222,12 @@ def register(app: Any) -> None:
                 "end to end. Pass --model default (shipped) or a trained directory for real imagination."
             )
         try:
-            r = run_demo(loaded.model, world, seed, steps, out, gif, fps, progress=progress)
+            r = run_demo(loaded.model, world, seed, steps, out, gif, fps, progress=progress, planner=planner)
         except ValueError as e:  # unknown world, bad world kwargs
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from None
-        typer.echo(
-            f"mission: {r.mission!r} (seed {seed}); planner: the world's expert, model imagines open loop"
-        )
+        who = "propose-simulate-select with this model" if planner == "pss" else "the world's expert"
+        typer.echo(f"mission: {r.mission!r} (seed {seed}); planner: {who}; the model imagines open loop")
         typer.echo(f"{'step':>4}  {'action':<36} {'PSNR dB':>8} {'cells':>6} {'exact':>6}")
         for i, (a, f) in enumerate(zip(r.actions, r.figures, strict=True), 1):
             cells = f"{f['cells']:.0%}" if "cells" in f else "-"

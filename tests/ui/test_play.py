@@ -1,0 +1,87 @@
+"""``pan-gym play``: scripted sessions through the Player loop and through the CLI's stdin."""
+
+from __future__ import annotations
+
+import io
+
+import imageio.v2 as imageio
+import numpy as np
+from typer.testing import CliRunner
+
+from pan_gym.cli import app
+from pan_gym.ui.common import ansi_frame, ansi_row
+from pan_gym.ui.play import Player
+from pan_gym.ui.session import Session
+
+
+def test_ansi_half_blocks():
+    f = np.zeros((4, 2, 3), np.uint8)
+    f[0, 0] = (255, 0, 0)  # top-left pixel red, the one below it black
+    art = ansi_frame(f)
+    assert art.count("▀") == 4 and art.split("\n")[0].startswith("\x1b[38;2;255;0;0m\x1b[48;2;0;0;0m▀")
+    assert ansi_row([np.zeros((64, 64, 3), np.uint8)] * 2, width=16, color=False).count("\n") == 7
+
+
+def test_session_undo_restores_the_rollout(tiny_model):
+    s = Session(tiny_model, "babyai")
+    s.reset(seed=2)
+    a = s.step("turn left").imagined
+    b = s.step("move forward").imagined
+    assert s.undo() and s.steps == 1
+    b2 = s.step("move forward").imagined  # same state + same RNG -> same imagined chunk
+    assert np.array_equal(b, b2) and not np.array_equal(a, b)
+    s.undo(), s.undo()
+    assert s.steps == 0 and not s.undo()
+    s.close()
+
+
+def test_player_script(tiny_model, tmp_path):
+    s = Session(tiny_model, "babyai")
+    s.reset(seed=2)
+    out = io.StringIO()
+    video = tmp_path / "session.gif"
+    script = [
+        "turn left",
+        "sing a song",
+        ":actions",
+        ":undo",
+        ":actions",
+        "move forward",
+        f":save {video}",
+        ":save nope.txt",
+        ":undo",
+        ":undo",
+        ":undo",
+        ":mission",
+        ":bogus",
+        ":reset 5",
+        ":quit",
+        "turn left",
+    ]
+    Player(s, out, color=False, width=16).run(script)
+    text = out.getvalue()
+    assert "step 1: turn left" in text and "step 2: sing a song" in text
+    assert "cannot execute 'sing a song'" in text and "no longer follows" in text
+    assert "undone: back at step 1" in text and "agent actions the true world understands now" in text
+    assert f"saved 2 steps to {video}" in text and "could not save" in text and "nothing to undo" in text
+    assert "mission: put the blue ball next to the blue box" in text and "unknown command :bogus" in text
+    assert "start (seed 5)" in text and text.rstrip().endswith("yellow key")  # nothing runs after :quit
+    assert len(imageio.mimread(video)) >= 1 + 2 * 2
+    s.close()
+
+
+def test_play_cli_stdin(tmp_path):
+    video = tmp_path / "s.mp4"
+    res = CliRunner().invoke(
+        app,
+        ["play", "--model", "tiny", "--no-color", "--no-window", "--width", "8"],
+        input=f"turn right\n:undo\nmove forward\n:save {video}\n",
+    )
+    assert res.exit_code == 0, res.output
+    assert "random weights" in res.output and "step 1: move forward" in res.output
+    assert video.stat().st_size > 1000
+
+
+def test_play_cli_bad_model():
+    res = CliRunner().invoke(app, ["play", "--model", "nope"], input="")
+    assert res.exit_code == 1 and "neither 'default', a preset" in res.output
