@@ -44,5 +44,8 @@ for _ in range(args.steps):
         true = cv2.resize(true, (size, size), interpolation=cv2.INTER_NEAREST)  # the model's frame size
         video.append(np.concatenate([imagined, true], axis=1))
     print(f"{action!r}: model reward {reward:+.3f}")
-imageio.mimsave(args.out, video, fps=4)  # .mp4 through imageio-ffmpeg, .gif through pillow
+if args.out.endswith(".gif"):
+    imageio.mimsave(args.out, video, duration=250, loop=0)  # pillow: ms per frame
+else:
+    imageio.mimsave(args.out, video, fps=4)  # imageio-ffmpeg
 print(f"wrote {args.out} ({len(video)} frames)")

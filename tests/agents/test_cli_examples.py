@@ -1,0 +1,90 @@
+"""``pan-gym plan`` end to end, the argument parser, and every example run with a tiny budget (in process)."""
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agents._args import parse_args
+from pan_gym.cli import app
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def plan(*args):
+    result = CliRunner().invoke(app, ["plan", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output.strip().splitlines()[-1])
+
+
+def test_plan_cli_oracle_and_random():
+    r = plan("--planner", "oracle-pss", "--seeds", "1000000:1000004")
+    assert r["n"] == 4 and r["success_rate"] == 1.0 and r["seconds_per_decision"] >= 0
+    assert set(r) >= {"success_rate", "mean_steps", "seconds_per_decision", "planner", "seeds"}
+    r = plan("--planner", "random", "--seeds", "1000000:1000002", "--max-steps", "2")
+    assert r["n"] == 2 and 1 <= r["mean_steps"] <= 2
+
+
+def test_plan_cli_model_planner_tiny():
+    r = plan("--planner", "cem", "--model", "tiny", "--seeds", "1000000:1000001", "--samples", "4",
+             "--iterations", "1", "--horizon", "2", "--elites", "2", "--max-steps", "2")  # fmt: skip
+    assert r["n"] == 1 and r["model"] == "tiny"
+
+
+def test_plan_cli_errors():
+    result = CliRunner().invoke(app, ["plan", "--planner", "random", "--seeds", "0:3"])
+    assert result.exit_code == 1 and "overlap the training seeds" in result.output
+    result = CliRunner().invoke(app, ["plan", "--planner", "beam"])
+    assert result.exit_code != 0 and "--planner" in result.output
+
+
+def test_parse_args_reads_field_docstrings(capsys):
+    @dataclass
+    class Args:
+        steps: int = 10
+        """how many steps"""
+        name: str | None = None
+        """a name"""
+        levels: tuple[str, ...] = ("a",)
+        """levels"""
+        real: bool = True
+        """also real"""
+
+    assert parse_args(Args, ["--steps", "3", "--name", "none", "--levels", "x,y", "--no-real"]) == Args(
+        3, None, ("x", "y"), False
+    )
+    with pytest.raises(SystemExit):
+        parse_args(Args, ["--help"])
+    assert "how many steps" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "script,argv,expect",
+    [
+        ("rollout_video.py", ["--model", "tiny", "--steps", "1", "--out", "{tmp}/r.gif"], "wrote"),
+        (
+            "plan_mission.py",
+            ["--model", "tiny", "--samples", "4", "--iterations", "1", "--horizon", "2", "--max-steps", "1"],
+            "success:",
+        ),  # fmt: skip
+        ("plan_mission.py", ["--oracle", "--samples", "8", "--iterations", "1"], "success: True"),
+        (
+            "custom_reward.py",
+            ["--model", "tiny", "--samples", "4", "--iterations", "1", "--steps", "1"],
+            "true reward",
+        ),
+        (
+            "ppo_in_imagination.py",
+            ["--model", "tiny", "--total-timesteps", "32", "--eval-episodes", "1"],
+            "real",
+        ),
+    ],
+)
+def test_examples_run(script, argv, expect, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [script, *(a.format(tmp=tmp_path) for a in argv)])
+    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    assert expect in capsys.readouterr().out
