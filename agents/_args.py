@@ -30,7 +30,10 @@ from typing import Any
 
 def field_docs(cls: type) -> dict[str, str]:
     """The string literal right after each annotated field in the class body."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):  # no source (e.g. defined in a REPL): no help texts
+        return {}
     body = tree.body[0].body  # type: ignore[attr-defined]
     docs = {}
     for node, nxt in zip(body, body[1:], strict=False):
