@@ -85,3 +85,28 @@ def test_play_cli_stdin(tmp_path):
 def test_play_cli_bad_model():
     res = CliRunner().invoke(app, ["play", "--model", "nope"], input="")
     assert res.exit_code == 1 and "neither 'default', a preset" in res.output
+
+
+def test_pygame_window_with_dummy_display(monkeypatch):
+    """The window path, on SDL's dummy video driver (no real display needed)."""
+    import pytest
+
+    pytest.importorskip("pygame")
+    from pan_gym.ui import play
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setattr(play, "display_available", lambda: True)
+    win = play.Window.open((516, 274))
+    assert win is not None
+    frames = np.zeros((2, 274, 516, 3), np.uint8)
+    frames[:, :, :10] = 255
+    win.show(frames, fps=100)
+    assert win.screen.get_at((5, 5))[:3] == (255, 255, 255)
+    win.close()
+
+
+def test_no_window_without_display(monkeypatch):
+    from pan_gym.ui import play
+
+    monkeypatch.setattr(play, "display_available", lambda: False)
+    assert play.Window.open((10, 10)) is None
