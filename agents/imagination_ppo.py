@@ -77,6 +77,8 @@ class Args:
     """episode length cap (imagined and real)"""
     eval_episodes: int = 50
     """real-world evaluation episodes (evaluation seeds, disjoint from training)"""
+    imagination: bool = True
+    """train in imagination (``--no-imagination`` with ``--real``: the real-world baseline alone)"""
     real: bool = True
     """also train the same PPO in the real world for the same steps, for comparison"""
     seed: int = 0
@@ -283,20 +285,24 @@ def main(args: Args) -> dict[str, Any]:
         raise ValueError(f"obs must be 'frames' or 'state', got {args.obs!r}")
     torch.set_num_threads(args.threads)
     results: dict[str, Any] = {"args": asdict(args)}
-    venv = imagination_env(args)
-    ppo, seconds = train(venv, args)
-    results["imagination"] = {**evaluate_real(ppo, args), "train_seconds": seconds}
-    venv.close()
+    if not (args.imagination or args.real):
+        raise ValueError("nothing to train: --no-imagination needs --real")
+    policies = {}
+    if args.imagination:
+        venv = imagination_env(args)
+        policies["imagination"], seconds = train(venv, args)
+        results["imagination"] = {**evaluate_real(policies["imagination"], args), "train_seconds": seconds}
+        venv.close()
     if args.real:
-        real_ppo, seconds = train(real_env(args), args)
-        results["real"] = {**evaluate_real(real_ppo, args), "train_seconds": seconds}
+        policies["real"], seconds = train(real_env(args), args)
+        results["real"] = {**evaluate_real(policies["real"], args), "train_seconds": seconds}
+    if args.imagination and args.real:
         real = results["real"]["success_rate"]
         results["imagination_over_real"] = results["imagination"]["success_rate"] / real if real else None
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-        ppo.save(os.path.join(args.out, "ppo_imagination"))
-        if args.real:
-            real_ppo.save(os.path.join(args.out, "ppo_real"))
+        for name, policy in policies.items():
+            policy.save(os.path.join(args.out, f"ppo_{name}"))
         with open(os.path.join(args.out, "results.json"), "w") as f:
             json.dump(results, f, indent=2)
     return results
