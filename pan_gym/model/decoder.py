@@ -23,11 +23,13 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from diffusers import SkyReelsV2Transformer3DModel
 from diffusers.models.transformers.transformer_skyreels_v2 import SkyReelsV2AttnProcessor
+from safetensors.torch import load_file
 from torch import nn
 
 from pan_gym.config import DecoderConfig
@@ -112,6 +114,22 @@ class _CrossAttnProcessor:
         )
         text = attn.to_out[1](attn.to_out[0](text.type_as(hidden_states)))
         return text + self.state_attn(q, self.ctx.state.to(q.dtype), self.ctx.state_mask)
+
+
+def load_dit(path: str | Path) -> SkyReelsV2Transformer3DModel:
+    """The DiT of a local Wan2.1/SkyReels-V2 diffusers directory (``path/transformer``: config + safetensors,
+    sharded or not); Wan's weights load key for key into the SkyReels-V2 class. Local files only."""
+    folder = Path(path) / "transformer"
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no safetensors weights (expected a diffusers transformer folder)")
+    config = SkyReelsV2Transformer3DModel.load_config(folder, local_files_only=True)
+    dit = SkyReelsV2Transformer3DModel.from_config(config)
+    state = {k: v for f in files for k, v in load_file(str(f)).items()}
+    missing, unexpected = dit.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{folder}: weights do not fit the DiT: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return dit
 
 
 class Decoder(nn.Module):

@@ -34,7 +34,7 @@ from pan_gym.diffusion.flow import add_noise, shift_sigma, velocity_target
 from pan_gym.diffusion.swin_dpm import SwinDenoiser, SwinState, sample_window_noise
 from pan_gym.model import io
 from pan_gym.model.backbone import Backbone, BackboneCache
-from pan_gym.model.decoder import ChunkCondition, Decoder
+from pan_gym.model.decoder import ChunkCondition, Decoder, load_dit
 from pan_gym.model.encoder import VisionEncoder
 from pan_gym.model.reward import RewardHead
 from pan_gym.model.text import ActionTextEncoder, MiniLMTextEncoder, QwenTextEncoder, UMT5TextEncoder
@@ -121,7 +121,8 @@ class PanWorldModel(nn.Module):
         if cfg.decoder.text_kind == "umt5" and cfg.decoder.path is not None:
             self.decoder_text = UMT5TextEncoder(Path(cfg.decoder.path) / "text_encoder")
         text_dim = cfg.decoder.text_dim or self.text.dim
-        self.decoder = Decoder(cfg.decoder, self.latent.channels, text_dim, d, cfg.frames_per_chunk)
+        dit = load_dit(cfg.decoder.path) if cfg.decoder.path is not None else None
+        self.decoder = Decoder(cfg.decoder, self.latent.channels, text_dim, d, cfg.frames_per_chunk, dit)
         self.reward_head = RewardHead(d, self.text.dim, cfg.reward.hidden_size)
         self.sampler = SwinDenoiser(
             cfg.diffusion.sampler_steps,

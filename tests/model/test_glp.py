@@ -145,3 +145,15 @@ def test_small_preset_sizes():
 def test_config_roundtrip():
     cfg = preset("small")
     assert PanConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+def test_decoder_loads_a_local_wan_family_dit(tmp_path):
+    """The paper path: the DiT comes from a local diffusers directory (``transformer/``), key for key."""
+    from pan_gym.config import apply_overrides
+
+    cfg = preset("tiny")
+    donor = PanWorldModel.from_config(cfg).decoder.dit
+    donor.save_pretrained(tmp_path / "wan" / "transformer")
+    model = PanWorldModel.from_config(apply_overrides(cfg, f"decoder.path={tmp_path / 'wan'}"))
+    for (name, a), b in zip(donor.state_dict().items(), model.decoder.dit.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
