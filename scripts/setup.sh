@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 extras="${1:-}"
 
 apt_packages=(libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0)  # headless MuJoCo: EGL + Mesa llvmpipe
+[ "$extras" = dev ] && apt_packages+=(chromium)  # the web page's end-to-end test (driven by Playwright)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
