@@ -2,7 +2,7 @@
 # Set up pan-gym on a fresh Debian/Ubuntu machine: system libraries for headless MuJoCo rendering (EGL, Mesa's
 # software rasteriser), then a virtual environment in .venv with the package installed (CPU build of torch).
 #   bash scripts/setup.sh          # runtime
-#   bash scripts/setup.sh dev      # + test and lint tools
+#   bash scripts/setup.sh dev      # + test and lint tools, the TorchRL adapter, chromium for the web test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
@@ -24,7 +24,7 @@ python3 -m venv .venv
 # torch is pinned in pyproject.toml (2.13.0, CPU): installing it first keeps pip from resolving a CUDA build.
 .venv/bin/pip install -q "torch==2.13.0"
 if [ "$extras" = dev ]; then
-  .venv/bin/pip install -q -e ".[dev]"
+  .venv/bin/pip install -q -e ".[dev,torchrl]"
 else
   .venv/bin/pip install -q -e .
 fi
