@@ -116,6 +116,7 @@ class DiffusionConfig:
     cfg_dropout: float = 0.1  # training: drop action+state conditioning with this probability
     guidance_scale: float = 1.0  # inference CFG; 1 = off (the paper uses 4)
     logit_normal: bool = True  # σ sampling for training
+    grid_prob: float = 0.0  # share of training windows at the sampler's own noise levels (few-step samplers)
     change_weight: float = (
         4.0  # extra loss weight on latent pixels that differ from the frame before the action
     )

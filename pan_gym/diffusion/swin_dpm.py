@@ -66,13 +66,26 @@ def sample_window_noise(
     generator: torch.Generator | None = None,
     logit_normal: bool = True,
     first: torch.Tensor | None = None,
+    grid_steps: int = 0,
+    grid_prob: float = 0.0,
 ) -> WindowNoise:
     """σ_A ∈ [0, 1−offset], σ_B = σ_A + offset (capped at 1); first chunks sample σ_A over [0, 1] (B at u = 1).
-    ``first`` forces which samples are first chunks (e.g. when no earlier chunk exists)."""
+    ``first`` forces which samples are first chunks (e.g. when no earlier chunk exists).
+
+    With ``grid_prob`` > 0, that share of samples takes u_A from the ``grid_steps``-step sampler's own grid (the
+    exact noise levels ``SwinDenoiser`` evaluates: u_A ∈ {½ − j/K}, first chunks u ∈ {1 − j/K}); few-step
+    samplers are then trained where they are used (with K = 2 that is (u_A, u_B) = (½, 1) and first chunks at 1, ½).
+    """
     u = sample_u((batch,), generator, logit_normal)
     if first is None:
         first = torch.rand((batch,), generator=generator) < first_chunk_prob
     u_a = torch.where(first, u, u * (1 - offset))
+    if grid_prob > 0 and grid_steps > 0:
+        on_grid = torch.rand((batch,), generator=generator) < grid_prob
+        j = torch.randint(0, grid_steps, (batch,), generator=generator)
+        grid_first = 1.0 - j / grid_steps  # the whole schedule
+        grid_later = (1.0 - offset) - (j % max(1, grid_steps // 2)) / grid_steps  # its second half
+        u_a = torch.where(on_grid, torch.where(first, grid_first, grid_later), u_a)
     u_b = torch.where(first, torch.ones_like(u), (u_a + offset).clamp(max=1.0))
     return WindowNoise(u_a, u_b, first)
 

@@ -330,7 +330,14 @@ class PanWorldModel(nn.Module):
         x_a, x_b, cond = lat[ar, k], lat[ar, kb], lasts[ar, k]  # (B, C, T, h, w) x2, (B, C, 1, h, w)
         force_first = torch.full((b,), True) if n == 1 else None
         wn = sample_window_noise(
-            b, dcfg.noise_offset, dcfg.first_chunk_prob, generator, dcfg.logit_normal, force_first
+            b,
+            dcfg.noise_offset,
+            dcfg.first_chunk_prob,
+            generator,
+            dcfg.logit_normal,
+            force_first,
+            grid_steps=dcfg.sampler_steps,
+            grid_prob=dcfg.grid_prob,
         )
         sig_a = shift_sigma(wn.u_a, dcfg.shift).to(lat.device)
         sig_b = shift_sigma(wn.u_b, dcfg.shift).to(lat.device)

@@ -60,3 +60,17 @@ def test_swin_denoiser_feeds_previous_chunk_and_slides():
 def test_swin_denoiser_needs_even_steps():
     with pytest.raises(ValueError, match="even"):
         SwinDenoiser(steps=3)
+
+
+def test_window_noise_on_the_sampler_grid():
+    g = torch.Generator().manual_seed(0)
+    wn = sample_window_noise(
+        2000, offset=0.5, first_chunk_prob=0.25, generator=g, grid_steps=4, grid_prob=1.0
+    )
+    later = ~wn.first
+    assert set(wn.u_a[later].tolist()) == {0.5, 0.25}  # the second half of a 4-step schedule
+    assert set(wn.u_a[wn.first].tolist()) == {1.0, 0.75, 0.5, 0.25}  # a first chunk runs the whole schedule
+    assert torch.allclose(wn.u_b[later], wn.u_a[later] + 0.5)
+    half = sample_window_noise(4000, generator=g, grid_steps=2, grid_prob=0.5)
+    on = (~half.first) & (half.u_a == 0.5)
+    assert 0.4 < on.float().sum() / (~half.first).float().sum() < 0.6
