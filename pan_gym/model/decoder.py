@@ -128,7 +128,9 @@ def load_dit(path: str | Path) -> SkyReelsV2Transformer3DModel:
     state = {k: v for f in files for k, v in load_file(str(f)).items()}
     missing, unexpected = dit.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise ValueError(f"{folder}: weights do not fit the DiT: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise ValueError(
+            f"{folder}: weights do not fit the DiT: missing {missing[:5]}, unexpected {unexpected[:5]}"
+        )
     return dit
 
 

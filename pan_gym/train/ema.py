@@ -26,7 +26,9 @@ class EMA:
     def __init__(self, module: nn.Module, decay: float):
         self.decay = decay
         self.shadow = {
-            n: p.detach().clone() for n, p in module.named_parameters() if p.requires_grad and p.is_floating_point()
+            n: p.detach().clone()
+            for n, p in module.named_parameters()
+            if p.requires_grad and p.is_floating_point()
         }
 
     @torch.no_grad()

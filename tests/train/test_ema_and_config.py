@@ -14,12 +14,16 @@ def test_ema_final_differs_from_raw_and_resume_is_identical(tmp_path):
     raw = tmp_path / "full" / "checkpoints" / "step_000006" / "model"
     assert any((weights(full)[k] != weights(raw)[k]).any() for k in weights(full))  # final/ is the average
     train(TrainArgs(**FAST, steps=3, save_every=3, ema_decay=0.9, out=str(tmp_path / "part")))
-    resumed = train(TrainArgs(**FAST, steps=6, save_every=3, ema_decay=0.9, resume=True, out=str(tmp_path / "part")))
+    resumed = train(
+        TrainArgs(**FAST, steps=6, save_every=3, ema_decay=0.9, resume=True, out=str(tmp_path / "part"))
+    )
     assert_same_weights(full, resumed)
 
 
 def test_config_overrides_and_resampled_chunks(tmp_path):
-    final = train(TrainArgs(**FAST, steps=1, config="frames_per_chunk=1,backbone.num_queries=2", out=str(tmp_path)))
+    final = train(
+        TrainArgs(**FAST, steps=1, config="frames_per_chunk=1,backbone.num_queries=2", out=str(tmp_path))
+    )
     cfg = PanWorldModel.from_pretrained(final).cfg
     assert cfg.frames_per_chunk == 1 and cfg.backbone.num_queries == 2  # synthetic chunks have 2 frames
     with pytest.raises(ValueError, match="renders 3 frames"):
