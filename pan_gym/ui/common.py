@@ -16,11 +16,20 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+import typer
 
 from pan_gym.worlds.base import chunk_indices
+
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        help="default (the shipped model), a preset (tiny, small: random weights) or a model directory."
+    ),
+]
+"""The ``--model`` option shared by the front ends."""
 
 LABEL_H = 18  # pixels of caption above each panel in side_by_side
 

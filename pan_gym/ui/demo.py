@@ -25,6 +25,8 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from pan_gym.ui.common import ModelOption
+
 EXAMPLES = """
 Examples:
 
@@ -171,12 +173,7 @@ def register(app: Any) -> None:
 
     @app.command("demo", epilog=EXAMPLES)
     def demo_command(
-        model: Annotated[
-            str,
-            typer.Option(
-                help="default (the shipped model), a preset (tiny, small: random weights) or a model directory."
-            ),
-        ] = "default",
+        model: ModelOption = "default",
         world: Annotated[str, typer.Option(help="World name (babyai, metaworld).")] = "babyai",
         seed: Annotated[int, typer.Option(help="Start state and mission: the world's episode seed.")] = 2,
         steps: Annotated[

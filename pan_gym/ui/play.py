@@ -28,7 +28,7 @@ from typing import Annotated, Any, TextIO
 import numpy as np
 import typer
 
-from pan_gym.ui.common import ansi_row, display_available, side_by_side, write_video
+from pan_gym.ui.common import ModelOption, ansi_row, display_available, side_by_side, write_video
 from pan_gym.ui.session import Session
 
 COMMANDS = """commands:
@@ -239,12 +239,7 @@ def register(app: Any) -> None:
 
     @app.command("play", epilog=EXAMPLES)
     def play_command(
-        model: Annotated[
-            str,
-            typer.Option(
-                help="default (the shipped model), a preset (tiny, small: random weights) or a model directory."
-            ),
-        ] = "default",
+        model: ModelOption = "default",
         world: Annotated[
             str, typer.Option(help="World for start states and true frames (babyai, metaworld).")
         ] = "babyai",

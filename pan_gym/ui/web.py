@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import typer
 
-from pan_gym.ui.common import png_bytes
+from pan_gym.ui.common import ModelOption, png_bytes
 from pan_gym.ui.session import Session
 
 HOST = "127.0.0.1"
@@ -266,12 +266,7 @@ def register(app: Any) -> None:
 
     @app.command("web", epilog=EXAMPLES)
     def web_command(
-        model: Annotated[
-            str,
-            typer.Option(
-                help="default (the shipped model), a preset (tiny, small: random weights) or a model directory."
-            ),
-        ] = "default",
+        model: ModelOption = "default",
         world: Annotated[
             str, typer.Option(help="World for start states and true frames (babyai, metaworld).")
         ] = "babyai",
