@@ -128,7 +128,17 @@ class Backbone(nn.Module):
     def _run(
         self, embeds: torch.Tensor, pos: torch.Tensor, kv: DynamicCache | None, mask=None
     ) -> torch.Tensor:
-        b = embeds.shape[0]
+        b, n = embeds.shape[:2]
+        if mask is None and n > 1:  # causal over cache + new tokens, built once per call (not per layer)
+            past = kv.get_seq_length() if kv is not None else 0
+            mask = torch.ones(n, past + n, dtype=torch.bool, device=embeds.device).tril(past)
+        if (
+            mask is not None and mask.dtype == torch.bool
+        ):  # additive: sdpa would convert a bool mask per layer
+            mask = torch.zeros(mask.shape, dtype=embeds.dtype, device=embeds.device).masked_fill_(
+                ~mask, -torch.inf
+            )
+            mask = mask.view(-1, 1, *mask.shape[-2:]).expand(b, 1, -1, -1)
         out = self.lm(
             inputs_embeds=embeds,
             position_ids=pos[:, None, :].expand(3, b, -1).to(embeds.device),
