@@ -25,6 +25,9 @@ _register_play(app)
 from pan_gym.ui.web import register as _register_web  # noqa: E402
 
 _register_web(app)
+from pan_gym.perf.cli import register as _register_bench  # noqa: E402
+
+_register_bench(app)
 from agents.plan_cli import register as _register_plan  # noqa: E402
 
 _register_plan(app)

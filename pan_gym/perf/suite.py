@@ -1,0 +1,632 @@
+"""The speed suite behind ``pan-gym bench``: how fast a ``PanWorldModel`` imagines on this machine.
+
+Sections (each prints a markdown table; ``run_suite`` also returns every figure in a dict):
+
+- ``machine``: CPU, cores, flags, load average, versions, threads.
+- ``peak``: the machine's own matmul throughput (square fp32 and bf16 matmuls, GFLOP/s), measured in the same run.
+- ``components``: one steady-state ``step`` split into text, backbone, DiT (per call = per Euler step), VAE
+  decode, encoder h(ô) and the rest, at each batch, with FLOPs and GFLOP/s per part.
+- ``batch``: step time, imagined frames/s, latent-only steps/s, FLOPs per step and the achieved fraction of the
+  fp32 (or bf16) peak, at batch 1, 4, 16, 64, fp32 and bf16 autocast side by side.
+- ``history``: step time and backbone time against the number of rounds already in the history.
+- ``sampler``: step time and frames/s against the sampler's Euler steps (2, 4, 8).
+- ``cache``: KV-cached backbone stepping vs full-history recompute (``pan_gym.perf.cache``).
+- ``env``: vector env of N vs N single envs in turn, latent-only vs decoded (``pan_gym.perf.envs``).
+- ``memory``: resident memory over a long rollout (every 100 steps) and the growth from step 100 to the end.
+- ``cem``: seconds per planned action of ``agents.cem.CEMPlanner`` (64 candidates, horizon 3) with
+  ``agents.simulators.ModelSimulator`` over this model, fp32 and bf16.
+- ``threads``: 1 vs 2 torch threads at batch 1 and 16.
+- ``compile`` (opt-in: slow): ``torch.compile`` of the DiT and the LM, compile time and speed-up.
+
+Layering: ``pan_gym`` never imports ``agents`` at module import time; the ``cem`` section imports it inside the
+function, because the planner is what the speed goal is about (the same exception as ``pan-gym plan``).
+
+Example (a few seconds with the tiny preset):
+    >>> cfg = BenchConfig(model="tiny", batches=(1, 2), repeats=1, sections=("peak", "batch"), peak_size=128)
+    >>> out = run_suite(cfg, echo=lambda *a, **k: None)
+    >>> out["batch"][0]["batch"], out["batch"][0]["fp32"]["frames_per_s"] > 0
+    (1, True)
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import gc
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pan_gym.config import PRESETS, apply_overrides, preset
+from pan_gym.perf.timing import (
+    ComponentTimer,
+    autocast,
+    best_of,
+    count_flops,
+    machine,
+    matmul_peak,
+    rss_bytes,
+    side_by_side,
+)
+
+SECTIONS = (  # memory runs early: before the large batches raise the allocator's high-water mark
+    "machine",
+    "peak",
+    "memory",
+    "components",
+    "batch",
+    "history",
+    "sampler",
+    "cache",
+    "env",
+    "cem",
+    "threads",
+    "compile",
+)
+DEFAULT_SECTIONS = tuple(s for s in SECTIONS if s != "compile")
+ACTIONS = [
+    "turn left",
+    "turn right",
+    "go forward",
+    "pick up the blue key",
+    "open the door",
+    "go to the red ball",
+]
+MISSION = "go to the red ball"
+
+
+@dataclass
+class BenchConfig:
+    """What ``run_suite`` measures."""
+
+    model: str = "small"
+    """A preset name (random weights, seed 0: speed does not depend on the weights) or a ``save_pretrained`` dir."""
+    config: str = ""
+    """Config overrides by dotted path, e.g. ``frames_per_chunk=1,diffusion.sampler_steps=4``."""
+    sections: tuple[str, ...] = DEFAULT_SECTIONS
+    batches: tuple[int, ...] = (1, 4, 16, 64)
+    precisions: tuple[str, ...] = ("fp32", "bf16")
+    """Precisions of the batch table and the CEM timing (bf16 = CPU autocast)."""
+    history: tuple[int, ...] = (0, 1, 4, 9)
+    """Rounds already in the history before the timed step (capped at max_rounds − 1)."""
+    sampler_steps: tuple[int, ...] = (2, 4, 8)
+    sampler_batches: tuple[int, ...] = (1, 16)
+    component_batches: tuple[int, ...] = (1, 16)
+    cache_rounds: tuple[int, ...] = (1, 5, 9)
+    env_num: int = 8
+    env_steps: int = 4
+    rollout_steps: int = 1000
+    cem_samples: int = 64
+    cem_horizon: int = 3
+    cem_iterations: int = 3
+    cem_decisions: int = 2
+    thread_counts: tuple[int, ...] = (1, 2)
+    repeats: int = 3
+    threads: int = 1
+    peak_size: int = 1024
+    seed: int = 0
+
+
+# ---- model ---------------------------------------------------------------------------------------------------
+def load_model(spec: str, overrides: str = ""):
+    """A preset name (built with seed 0) or a ``save_pretrained`` directory, with config overrides applied (a
+    directory's weights are copied into the overridden model; shapes must still fit). Returns it in eval mode."""
+    from pan_gym.model.glp import PanWorldModel
+
+    if spec in PRESETS and not Path(spec).exists():
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            return PanWorldModel.from_config(apply_overrides(preset(spec), overrides)).eval()
+    model = PanWorldModel.from_pretrained(spec)
+    if overrides:
+        weights = model.state_dict()
+        model = PanWorldModel.from_config(apply_overrides(model.cfg, overrides))
+        model.load_state_dict(weights, strict=False)
+    return model.eval()
+
+
+def describe(model) -> str:
+    c = model.cfg
+    params = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("text."))
+    return (
+        f"T={c.frames_per_chunk} frames/chunk at {c.image_size}x{c.image_size}, sampler {c.diffusion.sampler_steps} "
+        f"Euler steps, Q={c.backbone.num_queries}, backbone d{c.backbone.hidden_size}/L{c.backbone.num_hidden_layers}, "
+        f"DiT d{c.decoder.num_attention_heads * c.decoder.attention_head_dim}/L{c.decoder.num_layers}, "
+        f"{params / 1e6:.1f} M parameters besides the text encoder ({c.text.kind})"
+    )
+
+
+def _frames(model, b: int, seed: int = 0) -> torch.Tensor:
+    s = model.cfg.image_size
+    return torch.from_numpy(np.random.default_rng(seed).integers(0, 256, (b, s, s, 3), dtype=np.uint8))
+
+
+def _actions(b: int, t: int = 0) -> list[str]:
+    return [ACTIONS[(t + i) % len(ACTIONS)] for i in range(b)]
+
+
+def _warm_text(model) -> None:
+    """Memoise the action texts in fp32 outside autocast (a frozen text encoder memoises per string; a bf16
+    entry would then be fed to fp32 layers outside autocast)."""
+    model.text(ACTIONS + [MISSION])
+
+
+def steady_state(model, b: int, warm_steps: int = 2, precision: str = "fp32", decode: bool = True):
+    """A rollout of batch ``b`` after ``warm_steps`` steps (the Swin-DPM window holds a previous chunk)."""
+    gen = torch.Generator().manual_seed(0)
+    with autocast(precision):
+        state = model.start(_frames(model, b))
+        for t in range(warm_steps):
+            model.step(state, _actions(b, t), gen, decode=decode)
+    return state
+
+
+def time_step(model, state, b: int, repeats: int, precision: str = "fp32", decode: bool = True) -> float:
+    """Best time of one step from copies of ``state`` (the copy is not timed)."""
+    gen = torch.Generator().manual_seed(1)
+
+    def run(s):
+        with autocast(precision):
+            model.step(s, _actions(b, 3), gen, decode=decode)
+
+    return best_of(run, repeats, setup=state.snapshot)
+
+
+def step_flops(model, state, b: int, decode: bool = True) -> tuple[float, dict[str, float]]:
+    s = state.snapshot()
+    return count_flops(lambda: model.step(s, _actions(b, 3), torch.Generator().manual_seed(1), decode=decode))
+
+
+# ---- sections ----------------------------------------------------------------------------------------------------
+def sec_peak(cfg: BenchConfig, model, out: dict) -> dict:
+    return {
+        "fp32": matmul_peak(torch.float32, cfg.peak_size),
+        "bf16": matmul_peak(torch.bfloat16, cfg.peak_size),
+        "size": cfg.peak_size,
+    }
+
+
+def sec_components(cfg: BenchConfig, model, out: dict) -> list[dict]:
+    rows = []
+    for b in cfg.component_batches:
+        state = steady_state(model, b)
+        total, parts, calls = float("inf"), None, None
+        for _ in range(cfg.repeats):  # the breakdown of the fastest repeat
+            s = state.snapshot()
+            with ComponentTimer(model) as timer:
+                t = time.perf_counter()
+                model.step(s, _actions(b, 3), torch.Generator().manual_seed(1))
+                dt = time.perf_counter() - t
+            if dt < total:
+                total, parts, calls = dt, dict(timer.seconds), dict(timer.calls)
+        flops, per_module = step_flops(model, state, b)
+        module_of = {"backbone": "Qwen2_5_VLTextModel", "dit": "Decoder", "encoder": "VisionEncoder"}
+        row = {"batch": b, "total_s": total, "flops": flops, "parts": {}}
+        for name, _, _ in ComponentTimer.PARTS:
+            sec, f = parts.get(name, 0.0), per_module.get(module_of.get(name, ""), 0.0)
+            row["parts"][name] = {"s": sec, "calls": calls.get(name, 0), "flops": f}
+        row["parts"]["other"] = {"s": total - sum(parts.values()), "calls": 0, "flops": 0.0}
+        rows.append(row)
+    return rows
+
+
+def sec_batch(cfg: BenchConfig, model, out: dict) -> list[dict]:
+    peak = out.get("peak") or {}
+    t_chunk, rows = model.cfg.frames_per_chunk, []
+    for b in cfg.batches:
+        row = {"batch": b}
+        for prec in cfg.precisions:
+            dec_state = steady_state(model, b, precision=prec)
+            lat_state = steady_state(model, b, precision=prec, decode=False)
+            dec = time_step(model, dec_state, b, cfg.repeats, prec)
+            lat = time_step(model, lat_state, b, cfg.repeats, prec, decode=False)
+            row[prec] = {
+                "step_s": dec,
+                "frames_per_s": b * t_chunk / dec,
+                "latent_step_s": lat,
+                "latent_steps_per_s": b / lat,
+            }
+        flops, _ = step_flops(model, dec_state, b)
+        lat_flops, _ = step_flops(model, lat_state, b, decode=False)
+        row["flops"], row["latent_flops"] = flops, lat_flops
+        for prec in cfg.precisions:
+            r = row[prec]
+            r["gflops"] = flops / r["step_s"] / 1e9
+            r["latent_gflops"] = lat_flops / r["latent_step_s"] / 1e9
+            if prec in peak:
+                r["of_peak"] = r["gflops"] / peak[prec]
+                r["latent_of_peak"] = r["latent_gflops"] / peak[prec]
+        rows.append(row)
+    return rows
+
+
+def sec_history(cfg: BenchConfig, model, out: dict) -> list[dict]:
+    cap = model.backbone.cfg.max_rounds
+    rows, wanted = [], sorted({min(r, cap - 1) for r in cfg.history})
+    for r in wanted:
+        state = steady_state(model, 1, warm_steps=r)
+        best, bb = float("inf"), 0.0
+        for _ in range(cfg.repeats):
+            s = state.snapshot()
+            with ComponentTimer(model) as timer:
+                t = time.perf_counter()
+                model.step(s, _actions(1, 3), torch.Generator().manual_seed(1))
+                dt = time.perf_counter() - t
+            if dt < best:
+                best, bb = dt, timer.seconds["backbone"]
+        rows.append({"rounds": r, "step_s": best, "backbone_s": bb})
+    return rows
+
+
+def sec_sampler(cfg: BenchConfig, model, out: dict) -> list[dict]:
+    from pan_gym.diffusion.swin_dpm import SwinDenoiser
+
+    d, original, rows = model.cfg.diffusion, model.sampler, []
+    try:
+        for steps in cfg.sampler_steps:
+            model.sampler = SwinDenoiser(steps, d.shift, d.cond_sigma, d.noise_offset)
+            row = {"steps": steps}
+            for b in cfg.sampler_batches:
+                state = steady_state(model, b)
+                dt = time_step(model, state, b, cfg.repeats)
+                row[b] = {"step_s": dt, "frames_per_s": b * model.cfg.frames_per_chunk / dt}
+            rows.append(row)
+    finally:
+        model.sampler = original
+    return rows
+
+
+def sec_cache(cfg: BenchConfig, model, out: dict) -> dict:
+    from pan_gym.perf.cache import cache_vs_recompute
+
+    rows, rollout = cache_vs_recompute(model, cfg.cache_rounds, max(cfg.repeats, 3))
+    return {"rows": rows, "rollout": rollout}
+
+
+def sec_env(cfg: BenchConfig, model, out: dict) -> dict:
+    from pan_gym.perf.envs import env_throughput
+
+    r = env_throughput(model, cfg.env_num, cfg.env_steps, cfg.repeats)
+    r["vector_over_singles"] = r["vector"] / r["singles"]
+    r["latent_over_decoded"] = r["latent"] / r["singles"]
+    return r
+
+
+def sec_memory(cfg: BenchConfig, model, out: dict) -> dict:
+    from pan_gym.env.batching import tensors
+
+    gc.collect()
+    state, gen = model.start(_frames(model, 1)), torch.Generator().manual_seed(0)
+    marks, t0 = [], time.perf_counter()
+    for k in range(1, cfg.rollout_steps + 1):
+        model.step(state, _actions(1, k), gen)
+        if k % 100 == 0 or k == cfg.rollout_steps:
+            state_bytes = sum(t.numel() * t.element_size() for t in tensors(state))
+            marks.append({"step": k, "rss": rss_bytes(), "state_bytes": state_bytes})
+    elapsed = time.perf_counter() - t0
+    ref = next((m for m in marks if m["step"] >= 100), marks[0])
+    return {
+        "marks": marks,
+        "growth": marks[-1]["rss"] / ref["rss"] - 1.0,
+        "from_step": ref["step"],
+        "steps_per_s": cfg.rollout_steps / elapsed,
+    }
+
+
+def sec_cem(cfg: BenchConfig, model, out: dict) -> dict:
+    # layering exception: agents sits on top of pan_gym; imported here only, never at pan_gym import time
+    from agents.cem import CEMPlanner
+    from agents.simulators import ModelSimulator
+
+    _warm_text(model)
+    obs = {"frame": _frames(model, 1)[0].numpy(), "mission": MISSION, "actions": ACTIONS}
+    result = {"samples": cfg.cem_samples, "horizon": cfg.cem_horizon, "iterations": cfg.cem_iterations}
+    sim = ModelSimulator(model, "babyai", seed=cfg.seed)
+    for prec in cfg.precisions:
+        planner = CEMPlanner(
+            sim, cfg.cem_horizon, cfg.cem_samples, cfg.cem_iterations, elites=min(8, cfg.cem_samples)
+        )
+        times = []
+        for _ in range(cfg.cem_decisions + 1):  # the first builds the vector env (cached after)
+            t = time.perf_counter()
+            with autocast(prec):
+                planner.act(obs)
+            times.append(time.perf_counter() - t)
+        result[prec] = {"first_s": times[0], "decision_s": min(times[1:]) if len(times) > 1 else times[0]}
+    sim.close()
+    return result
+
+
+def sec_threads(cfg: BenchConfig, model, out: dict) -> list[dict]:
+    rows, before = [], torch.get_num_threads()
+    try:
+        for b in sorted({1, 16} & set(cfg.batches) or {cfg.batches[0]}):
+            state = steady_state(model, b)
+
+            def run(n, state=state, b=b):
+                def go():
+                    torch.set_num_threads(n)
+                    s = state.snapshot()
+                    model.step(s, _actions(b, 3), torch.Generator().manual_seed(1))
+
+                return go
+
+            best = side_by_side({n: run(n) for n in cfg.thread_counts}, cfg.repeats)
+            rows.append({"batch": b, **{f"threads_{n}": v for n, v in best.items()}})
+    finally:
+        torch.set_num_threads(before)
+    return rows
+
+
+def sec_compile(cfg: BenchConfig, model, out: dict) -> dict:
+    """``torch.compile`` of the DiT and the LM on a deep copy (the model itself is left as it was)."""
+    eager = model
+    compiled = copy.deepcopy(model)
+    torch._dynamo.reset()
+    compiled.decoder.dit.compile(dynamic=False)
+    compiled.backbone.lm.compile(dynamic=True)
+    b = 1
+    state = steady_state(eager, b)
+    t = time.perf_counter()
+    try:
+        s = state.snapshot()
+        compiled.step(s, _actions(b, 3), torch.Generator().manual_seed(1))
+        compiled.step(s, _actions(b, 3), torch.Generator().manual_seed(1))
+    except Exception as e:  # report, do not fail the suite
+        return {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
+    compile_s = time.perf_counter() - t
+
+    def run(m):
+        def go():
+            s = state.snapshot()
+            m.step(s, _actions(b, 3), torch.Generator().manual_seed(1))
+
+        return go
+
+    best = side_by_side({"eager": run(eager), "compiled": run(compiled)}, cfg.repeats)
+    return {"batch": b, "compile_s": compile_s, **best}
+
+
+RUNNERS: dict[str, Callable] = {
+    "machine": lambda cfg, model, out: machine(),
+    "peak": sec_peak,
+    "components": sec_components,
+    "batch": sec_batch,
+    "history": sec_history,
+    "sampler": sec_sampler,
+    "cache": sec_cache,
+    "env": sec_env,
+    "memory": sec_memory,
+    "cem": sec_cem,
+    "threads": sec_threads,
+    "compile": sec_compile,
+}
+
+
+# ---- printing ----------------------------------------------------------------------------------------------------
+def _ms(s: float) -> str:
+    return f"{s * 1e3:.1f}"
+
+
+def render(name: str, r, cfg: BenchConfig, out: dict) -> list[str]:
+    """Markdown lines for one section's result."""
+    L = [f"### {name}"]
+    if name == "machine":
+        L += [f"- {k}: {v}" for k, v in r.items()]
+    elif name == "peak":
+        L += [
+            f"| matmul {r['size']}² | GFLOP/s |",
+            "|---|---|",
+            f"| fp32 | {r['fp32']:.1f} |",
+            f"| bf16 | {r['bf16']:.1f} |",
+        ]
+    elif name == "components":
+        for row in r:
+            b, tot = row["batch"], row["total_s"]
+            L += [
+                f"batch {b}: one step {_ms(tot)} ms, {row['flops'] / 1e9:.2f} GFLOP "
+                f"({row['flops'] / tot / 1e9:.1f} GFLOP/s)",
+                "",
+                "| part | ms | share | calls | ms per call | GFLOP | GFLOP/s |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            for part, p in row["parts"].items():
+                per = p["s"] / p["calls"] if p["calls"] else p["s"]
+                gfs = f"{p['flops'] / p['s'] / 1e9:.1f}" if p["flops"] and p["s"] > 0 else "–"
+                label = "dit (per call = per Euler step)" if part == "dit" else part
+                L.append(
+                    f"| {label} | {_ms(p['s'])} | {p['s'] / tot:.0%} | {p['calls']} | {_ms(per)} | "
+                    f"{p['flops'] / 1e9:.2f} | {gfs} |"
+                )
+            L.append("")
+    elif name == "batch":
+        precs = [p for p in cfg.precisions if p in r[0]]
+        head = "| batch | GFLOP/step (latent) |"
+        for p in precs:
+            head += f" {p} step ms | {p} frames/s | {p} latent steps/s | {p} GFLOP/s (% peak) | {p} latent GFLOP/s (% peak) |"
+        L += [head, "|" + "---|" * (2 + 5 * len(precs))]
+        for row in r:
+            line = f"| {row['batch']} | {row['flops'] / 1e9:.2f} ({row['latent_flops'] / 1e9:.2f}) |"
+            for p in precs:
+                x = row[p]
+                pk = f" ({x['of_peak']:.0%})" if "of_peak" in x else ""
+                lpk = f" ({x['latent_of_peak']:.0%})" if "latent_of_peak" in x else ""
+                line += (
+                    f" {_ms(x['step_s'])} | {x['frames_per_s']:.1f} | {x['latent_steps_per_s']:.1f} | "
+                    f"{x['gflops']:.1f}{pk} | {x['latent_gflops']:.1f}{lpk} |"
+                )
+            L.append(line)
+        if "bf16" in precs and "fp32" in precs:
+            L.append("")
+            L.append(
+                "bf16 ÷ fp32 speed-up (decoded / latent): "
+                + ", ".join(
+                    f"batch {row['batch']}: {row['fp32']['step_s'] / row['bf16']['step_s']:.2f}× / "
+                    f"{row['fp32']['latent_step_s'] / row['bf16']['latent_step_s']:.2f}×"
+                    for row in r
+                )
+            )
+    elif name == "history":
+        L += ["| rounds in history | step ms | backbone ms |", "|---|---|---|"]
+        L += [f"| {x['rounds']} | {_ms(x['step_s'])} | {_ms(x['backbone_s'])} |" for x in r]
+    elif name == "sampler":
+        bs = [k for k in r[0] if k != "steps"]
+        L += ["| sampler steps |" + "".join(f" batch {b} step ms | batch {b} frames/s |" for b in bs)]
+        L += ["|---|" + "---|---|" * len(bs)]
+        for x in r:
+            L.append(
+                f"| {x['steps']} |"
+                + "".join(f" {_ms(x[b]['step_s'])} | {x[b]['frames_per_s']:.1f} |" for b in bs)
+            )
+    elif name == "cache":
+        L += [
+            "| rounds in history | cached ms | recompute ms | recompute ÷ cached | FLOP ratio |",
+            "|---|---|---|---|---|",
+        ]
+        L += [
+            f"| {x['rounds']} | {x['cached_ms']:.1f} | {x['recompute_ms']:.1f} | **{x['ratio']:.1f}×** | "
+            f"{x['flop_ratio']:.1f}× |"
+            for x in r["rows"]
+        ]
+        ro = r["rollout"]
+        L.append(
+            f"\nrollout mean over 3 × max_rounds steps: cached {ro['cached']:.1f} ms/step, recompute "
+            f"{ro['recompute']:.1f} ms/step ({ro['recompute'] / ro['cached']:.1f}×)"
+        )
+    elif name == "env":
+        n = cfg.env_num
+        L += [
+            f"| {n} singles in turn | vector-{n} | vector ÷ singles | vector-{n}, 10% terminations (cohorts) | "
+            "latent-only single | latent-only ÷ decoded |",
+            "|---|---|---|---|---|---|",
+            f"| {r['singles']:.1f} | {r['vector']:.1f} | **{r['vector_over_singles']:.2f}×** | "
+            f"{r['vector_churn']:.1f} ({r['cohorts']}) | {r['latent']:.1f} | **{r['latent_over_decoded']:.1f}×** |",
+            "",
+            "(env-steps/s)",
+        ]
+    elif name == "memory":
+        L += ["| step | RSS MiB | rollout state KiB |", "|---|---|---|"]
+        L += [
+            f"| {m['step']} | {m['rss'] / 2**20:.1f} | {m['state_bytes'] / 2**10:.1f} |" for m in r["marks"]
+        ]
+        L.append(
+            f"\nRSS growth from step {r['from_step']} to step {r['marks'][-1]['step']}: **{r['growth']:+.2%}** "
+            f"({r['steps_per_s']:.1f} decoded steps/s at batch 1)"
+        )
+    elif name == "cem":
+        precs = [p for p in cfg.precisions if p in r]
+        L += [
+            f"CEM: {r['samples']} candidates × horizon {r['horizon']} × {r['iterations']} iterations, latent-only "
+            "ModelSimulator (one batched step per horizon step)",
+            "",
+            "| precision | first decision s (builds the vector env) | s per decision |",
+            "|---|---|---|",
+        ]
+        L += [f"| {p} | {r[p]['first_s']:.2f} | **{r[p]['decision_s']:.2f}** |" for p in precs]
+    elif name == "threads":
+        ks = [k for k in r[0] if k.startswith("threads_")]
+        L += ["| batch |" + "".join(f" {k.split('_')[1]} thread(s) ms |" for k in ks) + " ratio |"]
+        L += ["|---|" + "---|" * (len(ks) + 1)]
+        for x in r:
+            ratio = x[ks[0]] / x[ks[-1]] if len(ks) > 1 else 1.0
+            L.append(f"| {x['batch']} |" + "".join(f" {_ms(x[k])} |" for k in ks) + f" {ratio:.2f}× |")
+    elif name == "compile":
+        if "error" in r:
+            L.append(f"torch.compile failed: {r['error']}")
+        else:
+            L += [
+                "| batch | compile s (first two steps) | eager ms | compiled ms | speed-up |",
+                "|---|---|---|---|---|",
+                f"| {r['batch']} | {r['compile_s']:.1f} | {_ms(r['eager'])} | {_ms(r['compiled'])} | "
+                f"{r['eager'] / r['compiled']:.2f}× |",
+            ]
+    return L + [""]
+
+
+def goals(out: dict) -> list[str]:
+    """The issue's goals, each with the measured figure and met / not met."""
+    lines = []
+
+    def add(label, value, ok):
+        lines.append(f"| {label} | {value} | {'met' if ok else 'NOT met'} |")
+
+    if "cache" in out:
+        rows = out["cache"]["rows"]
+        last = max(rows, key=lambda x: x["rounds"])
+        add(
+            f"cached ≥ 5× recompute ({last['rounds'] + 1} rounds)",
+            f"{last['ratio']:.1f}×",
+            last["ratio"] >= 5,
+        )
+    if "env" in out:
+        e = out["env"]
+        add(
+            "vector env of 8 ≥ 3× eight single envs",
+            f"{e['vector_over_singles']:.2f}×",
+            e["vector_over_singles"] >= 3,
+        )
+        add(
+            "latent-only ≥ 10× decoded (env)",
+            f"{e['latent_over_decoded']:.1f}×",
+            e["latent_over_decoded"] >= 10,
+        )
+    if "batch" in out and out["batch"]:
+        big = max(out["batch"], key=lambda x: x["batch"])
+        for p in ("fp32", "bf16"):
+            if p in big and "of_peak" in big[p]:
+                add(
+                    f"batched imagination ≥ 30 % of the {p} matmul peak (batch {big['batch']}, decoded)",
+                    f"{big[p]['of_peak']:.0%}",
+                    big[p]["of_peak"] >= 0.3,
+                )
+    if "memory" in out:
+        m = out["memory"]
+        add(
+            f"memory flat within 5 % (step {m['from_step']} → {m['marks'][-1]['step']})",
+            f"{m['growth']:+.1%}",
+            abs(m["growth"]) <= 0.05,
+        )
+    if "cem" in out:
+        c = out["cem"]
+        for p in ("fp32", "bf16"):
+            if p in c:
+                add(
+                    f"CEM ({c['samples']} × horizon {c['horizon']}) ≤ 5 s per decision, {p}",
+                    f"{c[p]['decision_s']:.2f} s",
+                    c[p]["decision_s"] <= 5,
+                )
+    if lines:
+        lines = ["### goals", "| goal | measured | |", "|---|---|---|"] + lines + [""]
+    return lines
+
+
+def run_suite(cfg: BenchConfig, echo: Callable[..., None] = print) -> dict:
+    """Run the selected sections in order, printing each table as it completes; returns all figures."""
+    unknown = set(cfg.sections) - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown sections {sorted(unknown)}; known: {', '.join(SECTIONS)}")
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    model = load_model(cfg.model, cfg.config)
+    _warm_text(model)
+    out: dict = {"model": cfg.model, "config": cfg.config, "describe": describe(model)}
+    echo(f"## pan-gym bench: model={cfg.model} config={cfg.config or '-'}\n{out['describe']}\n", flush=True)
+    order = [s for s in SECTIONS if s in cfg.sections]
+    if "batch" in order and "peak" not in order:
+        order.insert(0, "peak")  # the fraction of peak needs it
+    with torch.no_grad():
+        for name in order:
+            t = time.perf_counter()
+            out[name] = RUNNERS[name](cfg, model, out)
+            echo(
+                "\n".join(render(name, out[name], cfg, out)) + f"({time.perf_counter() - t:.0f} s)\n",
+                flush=True,
+            )
+    for line in goals(out):
+        echo(line)
+    out["config_used"] = dataclasses.asdict(cfg)
+    return out
