@@ -117,6 +117,9 @@ class DiffusionConfig:
     guidance_scale: float = 1.0  # inference CFG; 1 = off (the paper uses 4)
     logit_normal: bool = True  # σ sampling for training
     grid_prob: float = 0.0  # share of training windows at the sampler's own noise levels (few-step samplers)
+    prediction: Literal["v", "x0"] = (
+        "v"  # the DiT predicts v = ε − x_0 (Wan) or the clean x_0 (large pixel patches)
+    )
     change_weight: float = (
         4.0  # extra loss weight on latent pixels that differ from the frame before the action
     )

@@ -235,21 +235,25 @@ class PanWorldModel(nn.Module):
         return s_hat
 
     def _velocity(self, x: torch.Tensor, sigma: torch.Tensor, conds: list[ChunkCondition]) -> torch.Tensor:
+        """The sampler's velocity at per-frame σ (B, F), with classifier-free guidance when its scale is not 1."""
         g = self.cfg.diffusion.guidance_scale
         if g == 1.0:
-            return self.decoder(x, sigma, conds)
-        b = x.shape[0]
-        drop = torch.ones(b, dtype=torch.bool, device=x.device)
-        both = [
-            ChunkCondition(
-                torch.cat([c.text, c.dropped(drop).text]),
-                torch.cat([c.text_mask, c.dropped(drop).text_mask]),
-                torch.cat([c.state, c.dropped(drop).state]),
-            )
-            for c in conds
-        ]
-        v_cond, v_uncond = self.decoder(torch.cat([x, x]), torch.cat([sigma, sigma]), both).chunk(2)
-        return v_uncond + g * (v_cond - v_uncond)
+            out = self.decoder(x, sigma, conds)
+        else:
+            drop = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+            both = [
+                ChunkCondition(
+                    torch.cat([c.text, c.dropped(drop).text]),
+                    torch.cat([c.text_mask, c.dropped(drop).text_mask]),
+                    torch.cat([c.state, c.dropped(drop).state]),
+                )
+                for c in conds
+            ]
+            o_cond, o_uncond = self.decoder(torch.cat([x, x]), torch.cat([sigma, sigma]), both).chunk(2)
+            out = o_uncond + g * (o_cond - o_uncond)
+        if self.cfg.diffusion.prediction == "x0":  # v = (x_σ − x̂_0) / σ: an Euler step to σ = 0 lands on x̂_0
+            out = (x - out) / sigma[:, None, :, None, None].clamp(min=1e-3).to(x.dtype)
+        return out
 
     @torch.no_grad()
     def decode(self, state: RolloutState, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -361,8 +365,9 @@ class PanWorldModel(nn.Module):
         if self.decoder_text is not None:
             dtext, dmask = (x.unflatten(0, (b, n)) for x in self.decoder_text(flat))
         conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], s_hat[ar, i]).dropped(drop) for i in (k, kb)]
-        v = self.decoder(x, sigma, conds)
-        err = (v - velocity_target(x0, eps)).pow(2).mean(1)  # (B, F, h, w)
+        pred = self.decoder(x, sigma, conds)  # v̂ = ε − x̂_0, or x̂_0 itself (``prediction``)
+        target = x0 if dcfg.prediction == "x0" else velocity_target(x0, eps)
+        err = (pred - target).pow(2).mean(1)  # (B, F, h, w)
         before = torch.cat([cond.expand(-1, -1, t, -1, -1), x_a[:, :, -1:].expand(-1, -1, t, -1, -1)], dim=2)
         changed = (x0[:, :, 1:] - before).abs().amax(1) > 0.05  # (B, 2T, h, w): what the action changes
         weight = 1.0 + dcfg.change_weight * changed.float()

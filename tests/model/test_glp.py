@@ -157,3 +157,21 @@ def test_decoder_loads_a_local_wan_family_dit(tmp_path):
     model = PanWorldModel.from_config(apply_overrides(cfg, f"decoder.path={tmp_path / 'wan'}"))
     for (name, a), b in zip(donor.state_dict().items(), model.decoder.dit.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
+
+
+def test_x0_prediction_trains_and_samples():
+    """With ``prediction="x0"`` the DiT's output is the clean chunk: the loss regresses x_0 and the sampler's
+    last Euler step lands exactly on the prediction."""
+    from pan_gym.config import apply_overrides
+
+    torch.manual_seed(0)
+    model = PanWorldModel.from_config(apply_overrides(preset("tiny"), "diffusion.prediction=x0")).train()
+    assert torch.isfinite(model.loss(_batch(), torch.Generator().manual_seed(0))["loss"])
+    model.eval()
+    x, sigma = torch.randn(1, 3, 3, 64, 64), torch.full((1, 3), 0.5)
+    state = model.start(torch.zeros(1, 64, 64, 3, dtype=torch.uint8))
+    model.predict(state, ["turn left"])
+    with torch.no_grad():
+        x0_hat = model.decoder(x, sigma, [state.pending])
+        v = model._velocity(x, sigma, [state.pending])
+    assert torch.allclose(x - 0.5 * v, x0_hat, atol=1e-5)
