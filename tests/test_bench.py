@@ -50,6 +50,7 @@ def test_every_section_prints_a_table(suite):
         "env",
         "memory",
         "cem",
+        "bf16_weights",
         "threads",
         "goals",
     ):
@@ -73,6 +74,8 @@ def test_figures_are_positive(suite):
     assert out["memory"]["marks"][-1]["rss"] > 0 and out["memory"]["marks"][-1]["state_bytes"] > 0
     assert out["cem"]["fp32"]["decision_s"] > 0 and out["cem"]["bf16"]["decision_s"] > 0
     assert all(v > 0 for k, v in out["threads"][0].items() if k.startswith("threads_"))
+    w = out["bf16_weights"]
+    assert w["rows"][0]["bf16_weights"] > 0 and w["cem_s"] > 0 and w["state_rel_diff"] >= 0
 
 
 def test_cli_bench(tmp_path):
