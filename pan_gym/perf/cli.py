@@ -5,7 +5,7 @@ Example (a few seconds with the tiny random model):
     pan-gym bench --model tiny --batches 1,2 --sections peak,components,batch --repeats 1
 
 The default run measures the small preset with T=1 (the default model's setting) in every section but
-``compile``; ``--model DIR`` re-runs it on a trained model, ``--config`` overrides its config.
+``compile``; ``--model DIR`` re-runs it on a trained model as saved, ``--config`` overrides its config.
 """
 
 from __future__ import annotations
@@ -36,16 +36,18 @@ def register(app: Any) -> None:
             str, typer.Option(help="A preset (tiny, small: random weights) or a save_pretrained directory.")
         ] = "small",
         config: Annotated[
-            str,
+            str | None,
             typer.Option(
-                help="Config overrides by dotted path, e.g. 'frames_per_chunk=1,diffusion.sampler_steps=4'."
+                help="Config overrides by dotted path, e.g. 'frames_per_chunk=1,diffusion.sampler_steps=4' "
+                "('' for none). Default: 'frames_per_chunk=1' for a preset (the default model's setting), none "
+                "for a directory."
             ),
-        ] = "frames_per_chunk=1",
+        ] = None,
         sections: Annotated[
             str,
             typer.Option(
                 help="Comma-separated sections: machine, peak, components, batch, history, sampler, cache, env, "
-                "memory, cem, threads, compile ('all' = every one but compile)."
+                "memory, cem, bf16_weights, threads, compile ('all' = every one but compile)."
             ),
         ] = "all",
         batches: Annotated[str, typer.Option(help="Batch sizes of the batch table.")] = "1,4,16,64",
@@ -64,7 +66,11 @@ def register(app: Any) -> None:
         json_out: Annotated[Path | None, typer.Option("--json", help="Also write every figure here.")] = None,
     ) -> None:
         """Measure imagination speed: components, batch, history, sampler, cache, env, memory, CEM, levers."""
+        from pan_gym.config import PRESETS
         from pan_gym.perf.suite import DEFAULT_SECTIONS, SECTIONS, BenchConfig, run_suite
+
+        if config is None:
+            config = "frames_per_chunk=1" if model in PRESETS and not Path(model).exists() else ""
 
         names = tuple(s.strip() for s in sections.split(",") if s.strip())
         names = DEFAULT_SECTIONS if names == ("all",) else names

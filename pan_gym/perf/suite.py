@@ -15,6 +15,7 @@ Sections (each prints a markdown table; ``run_suite`` also returns every figure 
 - ``memory``: resident memory over a long rollout (every 100 steps) and the growth from step 100 to the end.
 - ``cem``: seconds per planned action of ``agents.cem.CEMPlanner`` (64 candidates, horizon 3) with
   ``agents.simulators.ModelSimulator`` over this model, fp32 and bf16.
+- ``bf16_weights``: the model cast to bf16 vs fp32 and autocast (latent-only steps, CEM), and the change of ŝ.
 - ``threads``: 1 vs 2 torch threads at batch 1 and 16.
 - ``compile`` (opt-in: slow): ``torch.compile`` of the DiT and the LM, compile time and speed-up.
 
@@ -674,6 +675,9 @@ def goals(out: dict) -> list[str]:
                     f"{c[p]['decision_s']:.2f} s",
                     c[p]["decision_s"] <= 5,
                 )
+    if "cem_s" in out.get("bf16_weights", {}):
+        c = out["bf16_weights"]["cem_s"]
+        add("CEM ≤ 5 s per decision, model cast to bf16", f"{c:.2f} s", c <= 5)
     if lines:
         lines = (
             ["### goals", "| goal | measured | | what limits it (same run) |", "|---|---|---|---|"]
