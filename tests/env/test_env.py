@@ -43,10 +43,25 @@ def test_check_env_raw_and_make(world):
         check_env(gym.make("pan_gym/BabyAI-v0", model="tiny", world=world, latent_only=True))
 
 
-def test_default_model_missing_is_a_clear_error():
+def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
+    from pan_gym.env import models
+
+    monkeypatch.setitem(models.SHIPPED, "babyai", tmp_path / "missing")
     with pytest.raises(RuntimeError, match="no shipped babyai model.*model="):
         gym.make("pan_gym/BabyAI-v0", world=None)
     assert "pan_gym/MetaWorld-v0" in gym.registry
+
+
+def test_shipped_default_model_works_out_of_the_box():
+    from pan_gym.env.models import SHIPPED
+
+    if not (SHIPPED["babyai"] / "config.json").is_file():
+        pytest.skip("no model ships in this copy")
+    env = gym.make("pan_gym/BabyAI-v0")
+    obs, info = env.reset(seed=1_000_000)
+    obs, reward, terminated, truncated, info = env.step("turn left")
+    t = env.unwrapped.model.cfg.frames_per_chunk
+    assert obs["frames"].shape == (t, 64, 64, 3) and obs["frames"].dtype == np.uint8
 
 
 def test_model_kwarg_forms(tmp_path, world):
