@@ -209,7 +209,9 @@ def _tiny() -> PanConfig:
 
 
 def _small() -> PanConfig:
-    return PanConfig()
+    # x0-prediction and training on the 2-step sampler's own noise levels: v-prediction did not learn with 8-px
+    # pixel patches on a CPU budget (benchmarks/RESULTS.md, "Default BabyAI model: recipe experiments")
+    return PanConfig(diffusion=DiffusionConfig(prediction="x0", grid_prob=0.5, logit_normal=False))
 
 
 def _paper() -> PanConfig:
