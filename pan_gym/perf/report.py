@@ -1,0 +1,244 @@
+"""Markdown tables of ``pan-gym bench`` results and the goals table (what each section measured, what limits it)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pan_gym.perf.suite import BenchConfig
+
+
+def _ms(s: float) -> str:
+    return f"{s * 1e3:.1f}"
+
+
+def render(name: str, r, cfg: BenchConfig, out: dict) -> list[str]:
+    """Markdown lines for one section's result."""
+    L = [f"### {name}"]
+    if name == "machine":
+        L += [f"- {k}: {v}" for k, v in r.items()]
+    elif name == "peak":
+        L += [
+            f"| matmul {r['size']}² | GFLOP/s |",
+            "|---|---|",
+            f"| fp32 | {r['fp32']:.1f} |",
+            f"| bf16 | {r['bf16']:.1f} |",
+        ]
+    elif name == "components":
+        for row in r:
+            b, tot = row["batch"], row["total_s"]
+            L += [
+                f"batch {b}: one step {_ms(tot)} ms, {row['flops'] / 1e9:.2f} GFLOP "
+                f"({row['flops'] / tot / 1e9:.1f} GFLOP/s)",
+                "",
+                "| part | ms | share | calls | ms per call | GFLOP | GFLOP/s |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            for part, p in row["parts"].items():
+                per = p["s"] / p["calls"] if p["calls"] else p["s"]
+                gfs = f"{p['flops'] / p['s'] / 1e9:.1f}" if p["flops"] and p["s"] > 0 else "–"
+                label = "dit (per call = per Euler step)" if part == "dit" else part
+                L.append(
+                    f"| {label} | {_ms(p['s'])} | {p['s'] / tot:.0%} | {p['calls']} | {_ms(per)} | "
+                    f"{p['flops'] / 1e9:.2f} | {gfs} |"
+                )
+            L.append("")
+    elif name == "batch":
+        precs = [p for p in cfg.precisions if p in r[0]]
+        head = "| batch | GFLOP/step (latent) |"
+        for p in precs:
+            head += f" {p} step ms | {p} frames/s | {p} latent steps/s | {p} GFLOP/s (% peak) | {p} latent GFLOP/s (% peak) |"
+        L += [head, "|" + "---|" * (2 + 5 * len(precs))]
+        for row in r:
+            line = f"| {row['batch']} | {row['flops'] / 1e9:.2f} ({row['latent_flops'] / 1e9:.2f}) |"
+            for p in precs:
+                x = row[p]
+                pk = f" ({x['of_peak']:.0%})" if "of_peak" in x else ""
+                lpk = f" ({x['latent_of_peak']:.0%})" if "latent_of_peak" in x else ""
+                line += (
+                    f" {_ms(x['step_s'])} | {x['frames_per_s']:.1f} | {x['latent_steps_per_s']:.1f} | "
+                    f"{x['gflops']:.1f}{pk} | {x['latent_gflops']:.1f}{lpk} |"
+                )
+            L.append(line)
+        if "bf16" in precs and "fp32" in precs:
+            L.append("")
+            L.append(
+                "bf16 ÷ fp32 speed-up (decoded / latent): "
+                + ", ".join(
+                    f"batch {row['batch']}: {row['fp32']['step_s'] / row['bf16']['step_s']:.2f}× / "
+                    f"{row['fp32']['latent_step_s'] / row['bf16']['latent_step_s']:.2f}×"
+                    for row in r
+                )
+            )
+    elif name == "history":
+        L += ["| rounds in history | step ms | backbone ms |", "|---|---|---|"]
+        L += [f"| {x['rounds']} | {_ms(x['step_s'])} | {_ms(x['backbone_s'])} |" for x in r]
+    elif name == "sampler":
+        bs = [k for k in r[0] if k != "steps"]
+        L += ["| sampler steps |" + "".join(f" batch {b} step ms | batch {b} frames/s |" for b in bs)]
+        L += ["|---|" + "---|---|" * len(bs)]
+        for x in r:
+            L.append(
+                f"| {x['steps']} |"
+                + "".join(f" {_ms(x[b]['step_s'])} | {x[b]['frames_per_s']:.1f} |" for b in bs)
+            )
+    elif name == "cache":
+        L += [
+            "| rounds in history | cached ms | recompute ms | recompute ÷ cached | FLOP ratio |",
+            "|---|---|---|---|---|",
+        ]
+        L += [
+            f"| {x['rounds']} | {x['cached_ms']:.1f} | {x['recompute_ms']:.1f} | **{x['ratio']:.1f}×** | "
+            f"{x['flop_ratio']:.1f}× |"
+            for x in r["rows"]
+        ]
+        ro = r["rollout"]
+        L.append(
+            f"\nrollout mean over 3 × max_rounds steps: cached {ro['cached']:.1f} ms/step, recompute "
+            f"{ro['recompute']:.1f} ms/step ({ro['recompute'] / ro['cached']:.1f}×)"
+        )
+    elif name == "env":
+        n = cfg.env_num
+        L += [
+            f"| {n} singles in turn | vector-{n} | vector ÷ singles | vector-{n}, 10% terminations (cohorts) | "
+            "latent-only single | latent-only ÷ decoded |",
+            "|---|---|---|---|---|---|",
+            f"| {r['singles']:.1f} | {r['vector']:.1f} | **{r['vector_over_singles']:.2f}×** | "
+            f"{r['vector_churn']:.1f} ({r['cohorts']}) | {r['latent']:.1f} | **{r['latent_over_decoded']:.1f}×** |",
+            "",
+            "(env-steps/s)",
+        ]
+    elif name == "memory":
+        L += ["| step | RSS MiB | rollout state KiB |", "|---|---|---|"]
+        L += [
+            f"| {m['step']} | {m['rss'] / 2**20:.1f} | {m['state_bytes'] / 2**10:.1f} |" for m in r["marks"]
+        ]
+        L.append(
+            f"\nRSS growth from step {r['from_step']} to step {r['marks'][-1]['step']}: **{r['growth']:+.2%}** "
+            f"({r['steps_per_s']:.1f} decoded steps/s at batch 1)"
+        )
+    elif name == "cem":
+        precs = [p for p in cfg.precisions if p in r]
+        L += [
+            f"CEM: {r['samples']} candidates × horizon {r['horizon']} × {r['iterations']} iterations, latent-only "
+            "ModelSimulator (one batched step per horizon step)",
+            "",
+            "| precision | first decision s (builds the vector env) | s per decision |",
+            "|---|---|---|",
+        ]
+        L += [f"| {p} | {r[p]['first_s']:.2f} | **{r[p]['decision_s']:.2f}** |" for p in precs]
+    elif name == "bf16_weights":
+        L += [
+            "latent-only step ms: fp32, fp32 + bf16 autocast, and the model cast to bf16 (side by side)",
+            "",
+            "| batch | fp32 ms | autocast ms | bf16 weights ms | autocast ÷ fp32 | bf16 weights ÷ fp32 |",
+            "|---|---|---|---|---|---|",
+        ]
+        for x in r["rows"]:
+            L.append(
+                f"| {x['batch']} | {_ms(x['fp32'])} | {_ms(x['autocast'])} | {_ms(x['bf16_weights'])} | "
+                f"{x['fp32'] / x['autocast']:.2f}× | **{x['fp32'] / x['bf16_weights']:.2f}×** |"
+            )
+        L.append(
+            f"\nŝ after one latent step, bf16 weights vs fp32: max relative difference {r['state_rel_diff']:.3f}"
+        )
+        L.append(f"decoded step with bf16 weights: {r['decoded']}")
+        if "cem_s" in r:
+            L.append(f"CEM per decision with bf16 weights: **{r['cem_s']:.2f} s**")
+    elif name == "threads":
+        ks = [k for k in r[0] if k.startswith("threads_")]
+        L += ["| batch |" + "".join(f" {k.split('_')[1]} thread(s) ms |" for k in ks) + " ratio |"]
+        L += ["|---|" + "---|" * (len(ks) + 1)]
+        for x in r:
+            ratio = x[ks[0]] / x[ks[-1]] if len(ks) > 1 else 1.0
+            L.append(f"| {x['batch']} |" + "".join(f" {_ms(x[k])} |" for k in ks) + f" {ratio:.2f}× |")
+    elif name == "compile":
+        if "error" in r:
+            L.append(f"torch.compile failed: {r['error']}")
+        else:
+            L += [
+                "| batch | compile s (first two steps) | eager ms | compiled ms | speed-up |",
+                "|---|---|---|---|---|",
+                f"| {r['batch']} | {r['compile_s']:.1f} | {_ms(r['eager'])} | {_ms(r['compiled'])} | "
+                f"{r['eager'] / r['compiled']:.2f}× |",
+            ]
+    return L + [""]
+
+
+def goals(out: dict) -> list[str]:
+    """The issue's goals, each with the measured figure, met / not met, and the compute figure that limits it
+    (FLOP counts and GFLOP/s of the same run)."""
+    lines = []
+    batch = {r["batch"]: r for r in out.get("batch", [])}
+
+    def add(label, value, ok, bound="–"):
+        lines.append(f"| {label} | {value} | {'met' if ok else 'NOT met'} | {bound} |")
+
+    if "cache" in out:
+        last = max(out["cache"]["rows"], key=lambda x: x["rounds"])
+        add(
+            f"cached ≥ 5× recompute ({last['rounds'] + 1} rounds)",
+            f"{last['ratio']:.1f}×",
+            last["ratio"] >= 5,
+            f"FLOPs recompute ÷ cached: {last['flop_ratio']:.1f}×",
+        )
+    if "env" in out:
+        e = out["env"]
+        bound = "–"
+        if 1 in batch and "fp32" in batch[1]:
+            best = max(r["fp32"]["gflops"] for r in batch.values() if "fp32" in r)
+            single = [batch[1]["fp32"]["gflops"]]  # batch 1, the least disturbed of the two readings
+            single += [r["flops"] / r["total_s"] / 1e9 for r in out.get("components", []) if r["batch"] == 1]
+            bound = f"fp32 GFLOP/s, best batch ÷ batch 1: {best / max(single):.2f}×"
+        add(
+            "vector env of 8 ≥ 3× eight single envs",
+            f"{e['vector_over_singles']:.2f}×",
+            e["vector_over_singles"] >= 3,
+            bound,
+        )
+        bound = (
+            f"FLOPs decoded ÷ latent: {batch[1]['flops'] / batch[1]['latent_flops']:.1f}×"
+            if 1 in batch
+            else "–"
+        )
+        add(
+            "latent-only ≥ 10× decoded (env)",
+            f"{e['latent_over_decoded']:.1f}×",
+            e["latent_over_decoded"] >= 10,
+            bound,
+        )
+    if batch:
+        big = batch[max(batch)]
+        for p in ("fp32", "bf16"):
+            if p in big and "of_peak" in big[p]:
+                add(
+                    f"batched imagination ≥ 30 % of the {p} matmul peak (batch {big['batch']}, decoded)",
+                    f"{big[p]['of_peak']:.0%}",
+                    big[p]["of_peak"] >= 0.3,
+                )
+    if "memory" in out:
+        m = out["memory"]
+        add(
+            f"memory flat within 5 % (step {m['from_step']} → {m['marks'][-1]['step']})",
+            f"{m['growth']:+.1%}",
+            abs(m["growth"]) <= 0.05,
+        )
+    if "cem" in out:
+        c = out["cem"]
+        for p in ("fp32", "bf16"):
+            if p in c:
+                add(
+                    f"CEM ({c['samples']} × horizon {c['horizon']}) ≤ 5 s per decision, {p}",
+                    f"{c[p]['decision_s']:.2f} s",
+                    c[p]["decision_s"] <= 5,
+                )
+    if "cem_s" in out.get("bf16_weights", {}):
+        c = out["bf16_weights"]["cem_s"]
+        add("CEM ≤ 5 s per decision, model cast to bf16", f"{c:.2f} s", c <= 5)
+    if lines:
+        lines = (
+            ["### goals", "| goal | measured | | what limits it (same run) |", "|---|---|---|---|"]
+            + lines
+            + [""]
+        )
+    return lines
