@@ -35,9 +35,12 @@ from pan_gym.worlds.base import World
 from pan_gym.worlds.language import PhrasingSampler
 
 
-def world_tile(world: World) -> int | None:
-    """Tile size in px when the world's frames are a grid of tiles (BabyAI: 8), else None."""
-    return getattr(world, "tile_size", 8 if world.name == "babyai" else None)
+def world_tile(world: World) -> int | M.TileBook | None:
+    """How cells are read on a tiled world: a ``TileBook`` of its ``tiles()`` (BabyAI), else its ``tile_size`` in
+    px (pixel-exact cells); None when frames are not a grid of tiles."""
+    if hasattr(world, "tiles"):
+        return M.TileBook(world.tiles())
+    return getattr(world, "tile_size", None)
 
 
 def _mean(x: np.ndarray) -> float | None:
@@ -117,6 +120,8 @@ def action_fidelity(
         acc = M.tile_accuracy(pred, true, tile)
         out["tile_accuracy"] = _mean(acc)
         out["tile_accuracy_changed"] = _mean(acc[ch])
+        if isinstance(tile, M.TileBook):  # the strictest reading beside it: every pixel equal
+            out["fidelity_pixel_exact"] = _mean(M.grid_exact(pred, true, tile.size)[ch])
     k = min(6, int(ch.sum()))
     idx = np.flatnonzero(ch)[:k]
     out["_examples"] = {

@@ -84,7 +84,7 @@ def long_horizon(
         true_rollout(world, s, horizon, seed)
         for s in tqdm(starts, desc=f"horizon {horizon}: true rollouts", disable=not progress, leave=False)
     ]
-    psnrs, ssims, accs, smooth_true, smooth_pred = [], [], [], [], []
+    psnrs, ssims, accs, exact, smooth_true, smooth_pred = [], [], [], [], [], []
     step_seconds, step_calls, step_items = 0.0, 0, 0
     example: dict[str, Any] = {}
     bar = tqdm(
@@ -112,6 +112,7 @@ def long_horizon(
             ssims.append(M.ssim(p, tr))
             if tile is not None:
                 accs.append(M.tile_accuracy(p, tr, tile))
+                exact.append(M.grid_exact(p, tr, tile).astype(np.float64))
             tc = min(pred.shape[2], true.shape[1])
             smooth_true.append([M.smoothness(_video(s.frame, true, k)) for k in (tc, 1)])
             smooth_pred.append([M.smoothness(_video(s.frame, pred[b, :n], k)) for k in (tc, 1)])
@@ -128,6 +129,7 @@ def long_horizon(
     if tile is not None:
         out["tile_accuracy"], _ = _nanmean(accs, horizon)
         out["consistency_tile_accuracy"] = M.consistency([v for v in out["tile_accuracy"] if v is not None])
+        out["grid_exact"], _ = _nanmean(exact, horizon)  # share of rollouts whose whole grid is right at each step
     st, sp = np.mean(smooth_true, axis=0), np.mean(smooth_pred, axis=0)  # (2,): per frame, per action
     out["smoothness"] = {
         "true": float(st[0]),

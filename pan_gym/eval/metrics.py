@@ -6,8 +6,10 @@ Every frame function takes ``pred`` and ``true`` of shape (..., H, W, 3) uint8 a
 - ``psnr``: 10·log10(255² / MSE), capped at ``PSNR_CAP`` = 100 dB (identical frames; JSON has no inf).
 - ``ssim``: Wang et al. (2004) SSIM with an 11×11 Gaussian window (σ = 1.5), K1 = 0.01, K2 = 0.03, L = 255,
   per channel then averaged, borders (5 px) cropped as skimage does with ``gaussian_weights=True``.
-- ``tile_accuracy``: the fraction of ``tile``×``tile`` cells whose pixels all agree within ``tol`` (BabyAI: 8 px
-  tiles, one per grid cell, so this is "the fraction of grid cells rendered right"); ``grid_exact``: all of them.
+- ``tile_accuracy``: the fraction of ``tile``×``tile`` cells that match (BabyAI: 8 px tiles, one per grid cell, so
+  this is "the fraction of grid cells rendered right"); ``grid_exact``: all of them. ``tile`` is a size in px (a
+  cell matches when all its pixels agree within ``tol``) or a ``TileBook`` of the world's tiles (a cell matches when
+  it clearly shows the true cell's tile: how a person reads a grid, robust to a few grey levels of render noise).
 
 Videos: ``smoothness`` is PAN's transition smoothness, ``consistency`` the drift of a per-step score, ``resample``
 picks evenly spaced frames of a chunk so chunks of different length can be joined into comparable videos.
@@ -19,6 +21,8 @@ Example:
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -70,27 +74,68 @@ def ssim(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     return out.reshape(lead)
 
 
-def tile_match(pred: np.ndarray, true: np.ndarray, tile: int = 8, tol: int = 0) -> np.ndarray:
-    """Per-tile equality (..., H/tile, W/tile) bool: every pixel of the tile within ``tol`` on every channel."""
-    p, t = _f64(pred), _f64(true)
-    h, w = p.shape[-3:-1]
+@dataclass(frozen=True)
+class TileBook:
+    """The tiles a world's cells can show, to read frames cell by cell.
+
+    A cell reads as tile k when k is its nearest tile (MSE) and clearly so: its MSE to k is below ``margin`` × its
+    MSE to the second-nearest tile (0.25: a cell must be at least two thirds of the way to one tile; a half-and-half
+    blend of two tiles reads as no tile). Cells that read as no tile are -1 and never match.
+
+    Example:
+        >>> book = TileBook(np.stack([np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 200, np.uint8)]))
+        >>> f = np.zeros((16, 16, 3), np.uint8); f[:8, :8] = 190; f[8:, 8:] = 100
+        >>> book.read(f).tolist()
+        [[1, 0], [0, -1]]
+    """
+
+    tiles: np.ndarray  # (K, t, t, 3) uint8
+    margin: float = 0.25
+
+    @property
+    def size(self) -> int:
+        return int(self.tiles.shape[1])
+
+    def read(self, frames: np.ndarray) -> np.ndarray:
+        """The tile index each cell shows: (..., H/t, W/t) int64, -1 where no tile is clearly shown."""
+        cells = _cells(frames, self.size)  # (..., gh, gw, t·t·3) float64
+        book = self.tiles.reshape(len(self.tiles), -1).astype(np.float64)  # (K, t·t·3)
+        d = (cells**2).sum(-1, keepdims=True) - 2 * cells @ book.T + (book**2).sum(-1)  # (..., gh, gw, K)
+        two = np.partition(d, 1, axis=-1)[..., :2]  # nearest, second nearest
+        ids = d.argmin(-1)
+        return np.where(two[..., 0] < self.margin * two[..., 1], ids, -1)
+
+
+def _cells(frames: np.ndarray, tile: int) -> np.ndarray:
+    """(..., H, W, 3) uint8 -> (..., H/tile, W/tile, tile·tile·3) float64, cell by cell."""
+    f = _f64(frames)
+    h, w = f.shape[-3:-1]
     if h % tile or w % tile:
         raise ValueError(f"frame {h}×{w} is not a whole number of {tile}-px tiles")
-    diff = np.abs(p - t).reshape(*p.shape[:-3], h // tile, tile, w // tile, tile, 3)
-    return diff.max(axis=(-4, -2, -1)) <= tol
+    f = f.reshape(*f.shape[:-3], h // tile, tile, w // tile, tile, 3)
+    return np.moveaxis(f, -4, -3).reshape(*f.shape[:-5], h // tile, w // tile, tile * tile * 3)
 
 
-def tile_accuracy(pred: np.ndarray, true: np.ndarray, tile: int = 8, tol: int = 0) -> np.ndarray:
-    """Fraction of tiles that match (see ``tile_match``), (...,)."""
+def tile_match(pred: np.ndarray, true: np.ndarray, tile: int | TileBook = 8, tol: int = 0) -> np.ndarray:
+    """Per-cell match (..., H/t, W/t) bool: the cell shows the true cell's tile (``TileBook``), or every pixel is
+    within ``tol`` of the true one on every channel (``tile`` in px)."""
+    if isinstance(tile, TileBook):
+        want = tile.read(true)
+        return (tile.read(pred) == want) & (want >= 0)
+    return np.abs(_cells(pred, tile) - _cells(true, tile)).max(-1) <= tol
+
+
+def tile_accuracy(pred: np.ndarray, true: np.ndarray, tile: int | TileBook = 8, tol: int = 0) -> np.ndarray:
+    """Fraction of cells that match (see ``tile_match``), (...,)."""
     return tile_match(pred, true, tile, tol).mean(axis=(-2, -1))
 
 
-def grid_exact(pred: np.ndarray, true: np.ndarray, tile: int = 8, tol: int = 0) -> np.ndarray:
-    """True where every tile matches, (...,) bool."""
+def grid_exact(pred: np.ndarray, true: np.ndarray, tile: int | TileBook = 8, tol: int = 0) -> np.ndarray:
+    """True where every cell matches, (...,) bool."""
     return tile_match(pred, true, tile, tol).all(axis=(-2, -1))
 
 
-def changed(before: np.ndarray, after: np.ndarray, tile: int | None = 8, mse_eps: float = 1.0) -> np.ndarray:
+def changed(before: np.ndarray, after: np.ndarray, tile: int | TileBook | None = 8, mse_eps: float = 1.0) -> np.ndarray:
     """Did the frame change? (...,) bool: any tile differs (tiled worlds), else MSE > ``mse_eps`` (0–255 scale)."""
     if tile is not None:
         return ~grid_exact(before, after, tile)
@@ -101,7 +146,7 @@ def outcome_shown(
     pred: np.ndarray,
     true: np.ndarray,
     before: np.ndarray,
-    tile: int | None = 8,
+    tile: int | TileBook | None = 8,
     psnr_threshold: float = 25.0,
 ) -> np.ndarray:
     """Does the imagined final frame show the action's true outcome? (...,) bool.
@@ -118,7 +163,7 @@ def copied(
     pred: np.ndarray,
     true: np.ndarray,
     before: np.ndarray,
-    tile: int | None = 8,
+    tile: int | TileBook | None = 8,
     psnr_threshold: float = 25.0,
 ) -> np.ndarray:
     """Did the imaginer show the pre-action frame instead? ``outcome_shown`` with ``true`` and ``before`` swapped."""

@@ -51,6 +51,11 @@ def _last(curve: list[float | None]) -> float | None:
     return next((v for v in reversed(curve) if v is not None), None)
 
 
+def _at(curve: list[float | None] | None, step: int) -> float | None:
+    """A per-step curve's value after ``step`` actions (1-based); None when absent (older reports)."""
+    return curve[step - 1] if curve and len(curve) >= step else None
+
+
 def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """The headline table: a header (metric, PAN, one column per imaginer, n) and its rows."""
     ims, ref = results["imaginers"], results["reference"]["pan_percent"]
@@ -78,6 +83,12 @@ def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         )
         if tiled:
             row(
+                f"pixel-exact fidelity, {kind} (% on changing frames)",
+                "",
+                lambda r, k=kind: r["fidelity"][k].get("fidelity_pixel_exact"),
+                n,
+            )
+            row(
                 f"grid cells right, {kind} (%, changing)",
                 "",
                 lambda r, k=kind: r["fidelity"][k].get("tile_accuracy_changed"),
@@ -85,12 +96,15 @@ def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
             )
     sw = ims[names[0]]["stepwise"]
     for split in ("train", "heldout"):
-        row(
-            f"step-wise, {split} phrasing (%; chance 25)",
-            f"{ref['stepwise']}",
-            lambda r, s=split: r["stepwise"][s]["accuracy"],
-            str(sw["n_items"]),
-        )
+        for kind in ("agent", "environment"):
+            got = sw[split].get("by_kind", {}).get(kind)
+            if got:
+                row(
+                    f"step-wise, {kind}, {split} phrasing (%; chance 25)",
+                    f"{ref['stepwise']}",
+                    lambda r, s=split, k=kind: r["stepwise"][s]["by_kind"][k]["accuracy"],
+                    str(got["n"]),
+                )
     for h, hr in sorted(ims[names[0]]["horizon"].items(), key=lambda kv: int(kv[0])):
         n = str(hr["n"])
         end = hr.get("steps_reached", int(h))  # the world's time limit may stop every rollout before H
@@ -98,6 +112,13 @@ def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         row(f"H={h}: PSNR at step {end} (dB)", "", lambda r, h=h: _last(r["horizon"][h]["psnr"]), n, _num)
         row(f"H={h}: SSIM at step {end}", "", lambda r, h=h: _last(r["horizon"][h]["ssim"]), n, _num)
         if tiled:
+            for k in sorted({1, min(5, end), end}):
+                row(
+                    f"H={h}: whole grid right at step {k} (% of rollouts)",
+                    "",
+                    lambda r, h=h, k=k: _at(r["horizon"][h].get("grid_exact"), k),
+                    n,
+                )
             row(
                 f"H={h}: grid cells right at step {end} (%)",
                 "",
@@ -171,7 +192,8 @@ def markdown(results: dict[str, Any], images: dict[str, str]) -> str:
         "",
         "## How to read this",
         "",
-        "- Fidelity: the imagined final frame shows the true outcome (BabyAI: every 8-px grid cell equal), counted on "
+        "- Fidelity: the imagined final frame shows the true outcome (tiled worlds: every grid cell shows the true "
+        f"tile, read as the {results['meta'].get('tile_reading')}; pixel-exact: every pixel equal), counted on "
         "transitions whose true frame changes; copying the previous frame scores 0 there (copy rate says how often "
         "the imaginer did that instead).",
         "- Step-wise: the imagined outcome is nearer (MSE) to the true one than to 3 distractor outcomes.",

@@ -1,11 +1,13 @@
 """Step-wise simulation (PAN: 1 true outcome + 3 distractors): can the imagined outcome be told apart?
 
 From each start state, every agent action and up to ``max_events`` environment events are executed in the true
-world (restored each time); actions are kept one per distinct final frame. The true action is one whose outcome
-differs from the start frame (so copying cannot win), the 3 distractors are other actions with pairwise different
-outcomes; a start state with fewer than 4 distinct outcomes is skipped. The imaginer simulates the true action
-from the start frame; it is correct when its final frame is strictly nearer (MSE) to the true outcome than to each
-distractor. Scored twice on the same items: with a train phrasing and with a held-out phrasing of the true action.
+world (restored each time); actions are kept one per distinct final frame. Each start gives up to one item per
+kind (agent action, environment event): the true action is one of that kind whose outcome differs from the start
+frame (so copying cannot win), the 3 distractors are other actions (any kind) with pairwise different outcomes; a
+start state with fewer than 4 distinct outcomes is skipped. The imaginer simulates the true action from the start
+frame; it is correct when its final frame is strictly nearer (MSE) to the true outcome than to each distractor.
+Scored twice on the same items: with a train phrasing and with a held-out phrasing of the true action; accuracy
+overall and per kind (``by_kind``).
 
 Example:
     >>> from pan_gym.worlds import make_world
@@ -33,44 +35,46 @@ from pan_gym.worlds.base import World
 from pan_gym.worlds.language import PhrasingSampler
 
 
-def _candidates(world: World, rng: np.random.Generator, max_events: int) -> list[str]:
-    agent = list(world.actions("agent"))
+def _candidates(world: World, rng: np.random.Generator, max_events: int) -> list[tuple[str, str]]:
+    """(kind, action) for every agent action and up to ``max_events`` environment events, shuffled."""
     events = list(world.actions("environment"))
     picked: list[str] = []
     for _ in range(min(max_events, len(events))):
-        a = pick_action(world, [e for e in events if e not in picked], rng)
-        picked.append(a)
-    cands = agent + picked
+        picked.append(pick_action(world, [e for e in events if e not in picked], rng))
+    cands = [("agent", a) for a in world.actions("agent")] + [("environment", e) for e in picked]
     return [cands[i] for i in rng.permutation(len(cands))]
 
 
 def build_items(
     world: World, starts: list[StartState], max_events: int = 6, seed: int = 0, progress: bool = True
 ) -> list[dict[str, Any]]:
-    """One item per usable start: the true action, 3 distractors, and the 4 true final frames (4, H, W, 3)."""
+    """Items per usable start and kind: the true action, 3 distractors, the 4 true final frames (4, H, W, 3)."""
     rng = np.random.default_rng([seed, 0x57E9])
     tile = world_tile(world)
     items = []
     for s in tqdm(starts, desc="step-wise: true outcomes", disable=not progress, leave=False):
-        world.set_state(s.state)
-        outcomes: dict[bytes, tuple[str, np.ndarray]] = {}
-        for action in _candidates(world, rng, max_events):
+        outcomes: dict[bytes, tuple[str, str, np.ndarray]] = {}
+        for kind, action in _candidates(world, rng, max_events):
             world.set_state(s.state)
             final = world.step(action)[0][-1]
-            outcomes.setdefault(final.tobytes(), (action, final))
+            outcomes.setdefault(final.tobytes(), (kind, action, final))
         options = list(outcomes.values())
-        moving = [o for o in options if M.changed(s.frame, o[1], tile)]
-        if len(options) < 4 or not moving:
+        if len(options) < 4:
             continue
-        true = moving[0]
-        others = [o for o in options if o[0] != true[0]][:3]
-        items.append(
-            {
-                "start": s,
-                "actions": [true[0]] + [o[0] for o in others],
-                "finals": np.stack([true[1]] + [o[1] for o in others]),  # (4, H, W, 3), index 0 is the truth
-            }
-        )
+        for kind in ("agent", "environment"):
+            moving = [o for o in options if o[0] == kind and M.changed(s.frame, o[2], tile)]
+            if not moving:
+                continue
+            true = moving[0]
+            others = [o for o in options if o[1] != true[1]][:3]
+            items.append(
+                {
+                    "start": s,
+                    "kind": kind,
+                    "actions": [true[1]] + [o[1] for o in others],
+                    "finals": np.stack([true[2]] + [o[2] for o in others]),  # (4, H, W, 3), index 0 the truth
+                }
+            )
     return items
 
 
@@ -94,10 +98,16 @@ def score_items(
     finals = np.stack([it["finals"] for it in items])  # (N, 4, H, W, 3)
     d = M.mse(pred[:, None], finals)  # (N, 4)
     correct = d[:, 0] < d[:, 1:].min(axis=1)
+    kinds = np.array([it["kind"] for it in items])
+    by_kind = {
+        k: {"n": int((kinds == k).sum()), "accuracy": float(correct[kinds == k].mean()) if (kinds == k).any() else None}
+        for k in ("agent", "environment")
+    }
     return {
         "split": split,
         "n": len(items),
         "accuracy": float(correct.mean()),
+        "by_kind": by_kind,
         "chance": 0.25,
         "examples": [
             {"seed": it["start"].seed, "text": t, "actions": it["actions"], "correct": bool(c)}

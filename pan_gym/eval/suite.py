@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from pan_gym.eval import metrics as M
 from pan_gym.eval.fidelity import action_fidelity, world_tile
 from pan_gym.eval.horizon import long_horizon
 from pan_gym.eval.planning_eval import RandomPlanner, evaluate_planner
@@ -74,6 +75,13 @@ class EvalConfig:
     """seeds the model's sampling noise and the action draws"""
     progress: bool = True
     world_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _tile_reading(tile: Any) -> str | None:
+    """How the report read cells (for the JSON and the "how to read" notes)."""
+    if isinstance(tile, M.TileBook):
+        return f"nearest of the world's {len(tile.tiles)} tiles, clearly (MSE < {tile.margin} × second nearest)"
+    return None if tile is None else f"{tile}-px cells, every pixel equal"
 
 
 def load_model(spec: str, world: str) -> tuple[Any, str]:
@@ -147,7 +155,8 @@ def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dic
             "model": model_desc,
             "model_frames_per_action": int(model.cfg.frames_per_chunk),
             "world_frames_per_action": int(world.frames_per_action),
-            "tile_size": world_tile(world),
+            "tile_size": getattr(world, "tile_size", None),
+            "tile_reading": _tile_reading(world_tile(world)),
             "config": asdict(cfg),
             "seeds": {
                 "eval_seed_base": EVAL_SEED_BASE,

@@ -198,7 +198,7 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def frame_figures(imagined: np.ndarray, true: np.ndarray, tile: int | None = 8) -> dict[str, float]:
+def frame_figures(imagined: np.ndarray, true: np.ndarray, tile: Any = 8) -> dict[str, float]:
     """How close an imagined frame is to the true one: PSNR (dB) and, on tiled worlds, the share of tiles
     (cells) that match exactly and whether the whole frame matches."""
     from pan_gym.eval.metrics import grid_exact, psnr, tile_accuracy

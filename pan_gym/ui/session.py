@@ -55,17 +55,19 @@ class Session:
     Args:
         model: a loaded ``PanWorldModel``.
         world: a World or a world name; supplies start states and the true frames.
-        tile: tile size for the cell figures (None: PSNR only). Default: the world's ``tile_size``, 8 for BabyAI.
+        tile: how cells are read for the cell figures (a size in px or a ``TileBook``; None: PSNR only). Default:
+            as the evaluation reads the world (``eval.fidelity.world_tile``).
     """
 
-    def __init__(self, model: Any, world: Any = "babyai", tile: int | None = -1):
+    def __init__(self, model: Any, world: Any = "babyai", tile: Any = -1):
         from pan_gym.env.world_model_env import PanWorldModelEnv, make_world_arg
+        from pan_gym.eval.fidelity import world_tile
 
         self.world = make_world_arg(world)
         self.env = PanWorldModelEnv(model=model, world=None)
         self.model = model
         self.tile = (
-            getattr(self.world, "tile_size", 8 if self.world.name == "babyai" else None)
+            world_tile(self.world)
             if tile == -1
             else tile
         )

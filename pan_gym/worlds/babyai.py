@@ -64,9 +64,11 @@ from pan_gym.worlds.babyai_grid import (
     BoundedGrid,
     bounded_env,
     front_after,
+    TILE,
     render,
     resample,
     shortest_path,
+    tileset,
 )
 from pan_gym.worlds.base import ActionKind, Split
 
@@ -100,6 +102,7 @@ class BabyAIWorld:
 
     name = "babyai"
     frame_shape = (64, 64, 3)
+    tile_size = TILE  # frames are an 8×8 grid of 8-px cells
 
     def __init__(
         self,
@@ -195,6 +198,10 @@ class BabyAIWorld:
         if kind in ("environment", "all"):
             out += self._event_actions(objs, doors)
         return list(dict.fromkeys(out))
+
+    def tiles(self) -> np.ndarray:
+        """Every tile a cell can show: uint8 (K, 8, 8, 3) (``babyai_grid.tileset``); eval reads cells against it."""
+        return tileset()
 
     def paraphrases(self, split: Split = "train") -> dict[str, list[str]]:
         """Canonical template -> phrasings of ``split`` (train and held-out are disjoint; ``step`` accepts both)."""

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 from minigrid.core.grid import Grid
-from minigrid.core.world_object import Wall, WorldObj
+from minigrid.core.constants import COLOR_NAMES
+from minigrid.core.world_object import Ball, Box, Door, Floor, Goal, Key, Lava, Wall, WorldObj
 
 from pan_gym.worlds.base import chunk_indices
 
@@ -91,6 +92,22 @@ def render(env: Any) -> np.ndarray:
                 grid.grid[j * w + i], agent_dir=env.agent_dir if here else None, tile_size=TILE
             )
     return img.reshape(h * TILE, w * TILE, 3)
+
+
+def tileset() -> np.ndarray:
+    """Every tile ``render`` can draw in one cell: uint8 (K, 8, 8, 3), distinct, the empty floor first.
+
+    Each object MiniGrid knows (walls, floors, doors open/closed/locked, keys, balls, boxes in every colour, goal,
+    lava), alone and with the agent on it facing each way (impossible pairs too: they only make reading stricter).
+    """
+    objs: list[WorldObj | None] = [None, Wall(), Goal(), Lava()]
+    for c in COLOR_NAMES:
+        objs += [Floor(c), Key(c), Ball(c), Box(c), Door(c, is_open=True), Door(c), Door(c, is_locked=True)]
+    tiles = [  # render_tile gives floats; render() stores them in uint8 the same way
+        Grid.render_tile(o, agent_dir=d, tile_size=TILE).astype(np.uint8) for o in objs for d in (None, 0, 1, 2, 3)
+    ]
+    _, first = np.unique(np.stack(tiles).reshape(len(tiles), -1), axis=0, return_index=True)
+    return np.stack([tiles[i] for i in sorted(first)])
 
 
 def resample(frames: Sequence[np.ndarray], t: int) -> np.ndarray:

@@ -80,3 +80,19 @@ def test_resample_keeps_last():
 def test_rejects_non_uint8():
     with pytest.raises(ValueError):
         M.psnr(np.zeros((64, 64, 3)), np.zeros((64, 64, 3)))
+
+
+def test_tile_book_reads_cells_as_the_tile_they_clearly_show():
+    black, red = np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), (200, 0, 0), np.uint8)
+    book = M.TileBook(np.stack([black, red]))
+    true = np.zeros((16, 16, 3), np.uint8)
+    true[:8, :8] = red
+    noisy = np.clip(true.astype(int) + np.random.default_rng(0).integers(-4, 5, true.shape), 0, 255).astype(np.uint8)
+    assert book.read(true).tolist() == [[1, 0], [0, 0]]
+    assert M.grid_exact(noisy, true, book) and not M.grid_exact(noisy, true, 8)  # render noise is not a wrong tile
+    blend = true.copy()
+    blend[:8, :8] = (100, 0, 0)  # half agent, half floor: no tile clearly shown
+    assert book.read(blend)[0, 0] == -1 and not M.grid_exact(blend, true, book)
+    moved = true.copy()
+    moved[:8, :8], moved[8:, 8:] = black, red
+    assert M.tile_accuracy(moved, true, book) == pytest.approx(0.5)

@@ -66,6 +66,9 @@ def test_stepwise(world, starts, oracle, tiny_model):
     perfect = stepwise(world, oracle, starts, progress=False)
     assert perfect["n_items"] > 0
     assert perfect["train"]["accuracy"] == perfect["heldout"]["accuracy"] == 1.0
+    kinds = perfect["train"]["by_kind"]
+    assert kinds["agent"]["n"] > 0 and kinds["environment"]["n"] > 0  # both kinds are scored, each on its own
+    assert kinds["agent"]["n"] + kinds["environment"]["n"] == perfect["n_items"]
     held = {e["text"] for e in perfect["heldout"]["examples"]}
     assert held.isdisjoint(e["text"] for e in perfect["train"]["examples"])  # held-out phrasings differ
     assert stepwise(world, CopyImaginer(), starts, progress=False)["train"]["accuracy"] < 1.0

@@ -218,3 +218,19 @@ def test_snapshots_pickle(world):
     expected = world.step("move forward 2 steps")[0]
     world.set_state(pickle.loads(pickle.dumps(state)))
     np.testing.assert_array_equal(world.step("move forward 2 steps")[0], expected)
+
+
+def test_every_rendered_cell_is_in_the_tileset(world):
+    from pan_gym.eval.metrics import TileBook
+
+    tiles = world.tiles()
+    assert tiles.dtype == np.uint8 and tiles.shape[1:] == (8, 8, 3)
+    assert len(np.unique(tiles.reshape(len(tiles), -1), axis=0)) == len(tiles)  # distinct
+    book = TileBook(tiles)
+    for seed in range(6):
+        frame, _ = world.reset(seed=seed)
+        chunk, *_ = world.step(world.actions("agent")[0])
+        for f in (frame, chunk[-1]):
+            cells = f.reshape(8, 8, 8, 8, 3).swapaxes(1, 2)  # (row, col, 8, 8, 3)
+            ids = book.read(f)
+            assert (ids >= 0).all() and (tiles[ids] == cells).all()
