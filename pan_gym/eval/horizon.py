@@ -129,7 +129,9 @@ def long_horizon(
     if tile is not None:
         out["tile_accuracy"], _ = _nanmean(accs, horizon)
         out["consistency_tile_accuracy"] = M.consistency([v for v in out["tile_accuracy"] if v is not None])
-        out["grid_exact"], _ = _nanmean(exact, horizon)  # share of rollouts whose whole grid is right at each step
+        out["grid_exact"], _ = _nanmean(
+            exact, horizon
+        )  # share of rollouts whose whole grid is right at each step
     st, sp = np.mean(smooth_true, axis=0), np.mean(smooth_pred, axis=0)  # (2,): per frame, per action
     out["smoothness"] = {
         "true": float(st[0]),

@@ -135,7 +135,9 @@ def grid_exact(pred: np.ndarray, true: np.ndarray, tile: int | TileBook = 8, tol
     return tile_match(pred, true, tile, tol).all(axis=(-2, -1))
 
 
-def changed(before: np.ndarray, after: np.ndarray, tile: int | TileBook | None = 8, mse_eps: float = 1.0) -> np.ndarray:
+def changed(
+    before: np.ndarray, after: np.ndarray, tile: int | TileBook | None = 8, mse_eps: float = 1.0
+) -> np.ndarray:
     """Did the frame change? (...,) bool: any tile differs (tiled worlds), else MSE > ``mse_eps`` (0–255 scale)."""
     if tile is not None:
         return ~grid_exact(before, after, tile)

@@ -100,7 +100,10 @@ def score_items(
     correct = d[:, 0] < d[:, 1:].min(axis=1)
     kinds = np.array([it["kind"] for it in items])
     by_kind = {
-        k: {"n": int((kinds == k).sum()), "accuracy": float(correct[kinds == k].mean()) if (kinds == k).any() else None}
+        k: {
+            "n": int((kinds == k).sum()),
+            "accuracy": float(correct[kinds == k].mean()) if (kinds == k).any() else None,
+        }
         for k in ("agent", "environment")
     }
     return {

@@ -80,7 +80,9 @@ class EvalConfig:
 def _tile_reading(tile: Any) -> str | None:
     """How the report read cells (for the JSON and the "how to read" notes)."""
     if isinstance(tile, M.TileBook):
-        return f"nearest of the world's {len(tile.tiles)} tiles, clearly (MSE < {tile.margin} × second nearest)"
+        return (
+            f"nearest of the world's {len(tile.tiles)} tiles, clearly (MSE < {tile.margin} × second nearest)"
+        )
     return None if tile is None else f"{tile}-px cells, every pixel equal"
 
 

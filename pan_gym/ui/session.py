@@ -66,11 +66,7 @@ class Session:
         self.world = make_world_arg(world)
         self.env = PanWorldModelEnv(model=model, world=None)
         self.model = model
-        self.tile = (
-            world_tile(self.world)
-            if tile == -1
-            else tile
-        )
+        self.tile = world_tile(self.world) if tile == -1 else tile
         self.size = int(model.cfg.image_size)
         self.mission = ""
         self.seed: int | None = None

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from minigrid.core.grid import Grid
 from minigrid.core.constants import COLOR_NAMES
+from minigrid.core.grid import Grid
 from minigrid.core.world_object import Ball, Box, Door, Floor, Goal, Key, Lava, Wall, WorldObj
 
 from pan_gym.worlds.base import chunk_indices
@@ -104,7 +104,9 @@ def tileset() -> np.ndarray:
     for c in COLOR_NAMES:
         objs += [Floor(c), Key(c), Ball(c), Box(c), Door(c, is_open=True), Door(c), Door(c, is_locked=True)]
     tiles = [  # render_tile gives floats; render() stores them in uint8 the same way
-        Grid.render_tile(o, agent_dir=d, tile_size=TILE).astype(np.uint8) for o in objs for d in (None, 0, 1, 2, 3)
+        Grid.render_tile(o, agent_dir=d, tile_size=TILE).astype(np.uint8)
+        for o in objs
+        for d in (None, 0, 1, 2, 3)
     ]
     _, first = np.unique(np.stack(tiles).reshape(len(tiles), -1), axis=0, return_index=True)
     return np.stack([tiles[i] for i in sorted(first)])

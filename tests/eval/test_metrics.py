@@ -87,9 +87,13 @@ def test_tile_book_reads_cells_as_the_tile_they_clearly_show():
     book = M.TileBook(np.stack([black, red]))
     true = np.zeros((16, 16, 3), np.uint8)
     true[:8, :8] = red
-    noisy = np.clip(true.astype(int) + np.random.default_rng(0).integers(-4, 5, true.shape), 0, 255).astype(np.uint8)
+    noisy = np.clip(true.astype(int) + np.random.default_rng(0).integers(-4, 5, true.shape), 0, 255).astype(
+        np.uint8
+    )
     assert book.read(true).tolist() == [[1, 0], [0, 0]]
-    assert M.grid_exact(noisy, true, book) and not M.grid_exact(noisy, true, 8)  # render noise is not a wrong tile
+    assert M.grid_exact(noisy, true, book) and not M.grid_exact(
+        noisy, true, 8
+    )  # render noise is not a wrong tile
     blend = true.copy()
     blend[:8, :8] = (100, 0, 0)  # half agent, half floor: no tile clearly shown
     assert book.read(blend)[0, 0] == -1 and not M.grid_exact(blend, true, book)
