@@ -70,8 +70,9 @@ class TrainArgs:
     vae_kl_weight: float = 1e-4
     """vae stage: weight of the KL term (per latent element) beside the L1 + MSE reconstruction"""
     config: str = ""
-    """overrides of the preset for a fresh run, e.g. ``frames_per_chunk=1,backbone.num_queries=16``; data chunks
-    longer than the model's are resampled to it (evenly spaced frames ending on the last)"""
+    """overrides of the preset for a fresh run, e.g. ``frames_per_chunk=1,backbone.num_queries=16``, or of an
+    ``init`` model's config when they keep its weights (e.g. ``diffusion.change_weight=8``); data chunks longer
+    than the model's are resampled to it (evenly spaced frames ending on the last)"""
     ema_decay: float = 0.0
     """keep an exponential moving average of the weights with this decay (e.g. 0.999) and ship it as
     ``final/``; 0 = off (not with ``fsdp``)"""

@@ -65,13 +65,22 @@ def cosine_with_warmup(args: TrainArgs):
 
 
 def build_model(args: TrainArgs, item: dict, resume_from: Path | None) -> PanWorldModel:
-    """From the checkpoint being resumed, else ``init``, else a fresh preset (with ``config`` overrides) sized to
-    the data's frames; its frames per chunk default to the data's."""
+    """From the checkpoint being resumed, else ``init``, else a fresh preset sized to the data's frames (its frames
+    per chunk default to the data's); ``config`` overrides apply to the latter two."""
     if resume_from is not None:
         return PanWorldModel.from_pretrained(resume_from / "model")
     t, h = item["frames"].shape[1], item["frames"].shape[2]  # (N, T, H, W, 3)
     if args.init is not None:
         model = PanWorldModel.from_pretrained(args.init)
+        if args.config:  # e.g. the diffusion schedule or loss weights for a second stage
+            tuned = PanWorldModel.from_config(apply_overrides(model.cfg, args.config))
+            try:
+                tuned.load_state_dict(model.state_dict())
+            except RuntimeError as e:
+                raise ValueError(
+                    f"--config {args.config!r} changes the weights of {args.init}: {e}"
+                ) from None
+            model = tuned
     else:
         cfg = apply_overrides(preset(args.preset, frames_per_chunk=t, image_size=h), args.config)
         model = PanWorldModel.from_config(cfg)

@@ -30,3 +30,19 @@ def test_config_overrides_and_resampled_chunks(tmp_path):
         train(TrainArgs(**FAST, steps=1, config="frames_per_chunk=3", out=str(tmp_path / "b")))
     with pytest.raises(ValueError, match="unknown config key"):
         train(TrainArgs(**FAST, steps=1, config="backbone.nope=1", out=str(tmp_path / "c")))
+
+
+def test_overrides_on_an_init_model_keep_its_weights(tmp_path):
+    first = train(TrainArgs(**FAST, steps=1, out=str(tmp_path / "a")))
+    second = train(
+        TrainArgs(
+            **FAST, steps=1, init=str(first), config="diffusion.change_weight=9", out=str(tmp_path / "b")
+        )
+    )
+    assert PanWorldModel.from_pretrained(second).cfg.diffusion.change_weight == 9
+    with pytest.raises(ValueError, match="changes the weights"):
+        train(
+            TrainArgs(
+                **FAST, steps=1, init=str(first), config="backbone.num_queries=3", out=str(tmp_path / "c")
+            )
+        )
