@@ -130,6 +130,7 @@ def collect(
     max_steps: int = 20,
     progress: bool = True,
     world_kwargs: dict[str, Any] | None = None,
+    event_prob: float | None = None,
 ) -> CollectStats:
     """Collect episodes ``0 … episodes-1`` into ``out``, skipping those already committed (resumable)."""
     out = Path(out)
@@ -141,7 +142,7 @@ def collect(
     if not todo:
         return stats
     w = make_world(world, **(world_kwargs or {})) if isinstance(world, str) else world
-    pol = make_policy(policy)
+    pol = make_policy(policy, event_prob)
     sampler = PhrasingSampler(w.paraphrases("train"))
     start = time.perf_counter()
     bar = tqdm(
@@ -153,7 +154,7 @@ def collect(
     )
     for i in todo:
         arrays, meta = run_episode(w, pol, seed + i, max_steps, sampler)
-        meta.update(world=w.name, policy=policy)
+        meta.update(world=w.name, policy=policy, event_prob=event_prob)
         write_episode(out, i, arrays, meta)
         stats.episodes += 1
         stats.steps += len(meta["actions"])
@@ -178,9 +179,15 @@ def register(app: Any) -> None:
         policy: Annotated[str, typer.Option(help="random | expert | mixed")] = "mixed",
         seed: Annotated[int, typer.Option(help="Episode i uses seed SEED + i (training data: 0).")] = 0,
         max_steps: Annotated[int, typer.Option(help="Action steps per episode at most.")] = 20,
+        event_prob: Annotated[
+            float | None,
+            typer.Option(help="Share of environment events (default: the policy's own, mixed ≈ 0.09)."),
+        ] = None,
     ) -> None:
         """Collect episodes of (frames, action text, reward, done) as memory-mapped TensorDicts."""
-        stats = collect(world, episodes, out, policy=policy, seed=seed, max_steps=max_steps)
+        stats = collect(
+            world, episodes, out, policy=policy, seed=seed, max_steps=max_steps, event_prob=event_prob
+        )
         total = len(committed_episodes(out))
         typer.echo(
             f"collected {stats.episodes} episodes ({stats.steps} actions, {stats.frames} frames) in "

@@ -95,8 +95,15 @@ POLICIES: dict[str, Callable[[], Policy]] = {
 }
 
 
-def make_policy(name: str) -> Policy:
-    """``random``, ``expert`` or ``mixed`` with default settings."""
+def make_policy(name: str, event_prob: float | None = None) -> Policy:
+    """``random``, ``expert`` or ``mixed`` with default settings; ``event_prob`` (0–1) sets the share of
+    environment events of every part (a mixed policy then has that share overall)."""
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; choose one of {sorted(POLICIES)}")
-    return POLICIES[name]()
+    pol = POLICIES[name]()
+    if event_prob is not None:
+        if not 0.0 <= event_prob <= 1.0:
+            raise ValueError(f"event_prob must be within [0, 1], got {event_prob}")
+        for part in (pol.expert, pol.random) if isinstance(pol, MixedPolicy) else (pol,):
+            part.event_prob = event_prob
+    return pol

@@ -110,3 +110,14 @@ def test_kill_9_during_collection_then_reload_and_resume(tmp_path):
     assert sorted(os.listdir(tmp_path)) == [f"episode_{i:06d}" for i in range(n + 2)]  # stale temp dirs gone
     for p in committed_episodes(tmp_path):
         check_episode(p)
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0])
+def test_event_prob_sets_the_share_of_environment_events(tmp_path, p):
+    collect("babyai", 2, tmp_path, policy="mixed", max_steps=6, progress=False, event_prob=p)
+    for ep in committed_episodes(tmp_path):
+        events = TensorDict.load_memmap(ep)["is_env_event"]
+        assert bool(events.all() if p == 1.0 else not events.any())
+        assert json.loads((ep / "episode.json").read_text())["event_prob"] == p
+    with pytest.raises(ValueError, match="event_prob"):
+        collect("babyai", 3, tmp_path, event_prob=1.5, progress=False)
