@@ -1,7 +1,8 @@
 """Causal Swin-DPM: sliding-window denoising over chunks of video, one chunk per action.
 
 The window holds one conditioning latent frame and two chunks: the earlier chunk A at noise level σ_A, the later
-chunk B at σ_A + ½ (in unshifted time u). Attention is chunk-causal: B sees A and the conditioning frame, A never
+chunk B at σ_A + ½ (in unshifted time u; the offset is a config field, ablated in issue 11 together with no window
+at all, last-frame chaining). Attention is chunk-causal: B sees A and the conditioning frame, A never
 sees B, and attention is full within a chunk. The conditioning frame is the last latent frame of the previous chunk,
 noised to σ = 0.055, with no loss on it. A video's first chunk has no earlier chunk: it is denoised over the full
 range [1, 0] (training samples its σ over [0, 1]).
@@ -73,8 +74,9 @@ def sample_window_noise(
     ``first`` forces which samples are first chunks (e.g. when no earlier chunk exists).
 
     With ``grid_prob`` > 0, that share of samples takes u_A from the ``grid_steps``-step sampler's own grid (the
-    exact noise levels ``SwinDenoiser`` evaluates: u_A ∈ {½ − j/K}, first chunks u ∈ {1 − j/K}); few-step
-    samplers are then trained where they are used (with K = 2 that is (u_A, u_B) = (½, 1) and first chunks at 1, ½).
+    exact noise levels ``SwinDenoiser`` evaluates, for a step u_j = 1 − j/K: u_A = u_j − offset when the chunk is in
+    slot B (u_j > offset), else u_A = u_j, the chunk finishing alone; first chunks u ∈ {1 − j/K}); few-step
+    samplers are then trained where they are used (offset ½, K = 2: (u_A, u_B) = (½, 1), first chunks at 1, ½).
     """
     u = sample_u((batch,), generator, logit_normal)
     if first is None:
@@ -84,7 +86,9 @@ def sample_window_noise(
         on_grid = torch.rand((batch,), generator=generator) < grid_prob
         j = torch.randint(0, grid_steps, (batch,), generator=generator)
         grid_first = 1.0 - j / grid_steps  # the whole schedule
-        grid_later = (1.0 - offset) - (j % max(1, grid_steps // 2)) / grid_steps  # its second half
+        grid_later = torch.where(
+            grid_first > offset + 1e-6, grid_first - offset, grid_first
+        )  # slot B / alone
         u_a = torch.where(on_grid, torch.where(first, grid_first, grid_later), u_a)
     u_b = torch.where(first, torch.ones_like(u), (u_a + offset).clamp(max=1.0))
     return WindowNoise(u_a, u_b, first)
@@ -98,7 +102,7 @@ class SwinState:
     prev_cond: torch.Tensor | None = None  # (B, C, 1, h, w): the previous chunk's noised conditioning frame
     prev_traj: list[torch.Tensor] = field(
         default_factory=list
-    )  # previous chunk's phase-2 inputs, one per step
+    )  # the previous chunk's states the next chunk's slot-B steps sit beside (``SwinDenoiser.beside_levels``)
     prev_condition: Any = None  # the previous chunk's conditioning (action text, state), opaque here
 
 
@@ -109,17 +113,59 @@ VelocityFn = Callable[[torch.Tensor, torch.Tensor, list[Any]], torch.Tensor]
 class SwinDenoiser:
     """Runs Causal Swin-DPM inference for one chunk per call.
 
-    ``steps`` Euler steps per chunk (even): the first half with the chunk in slot B, the second half in slot A.
+    ``steps`` Euler steps per chunk (even), at u_j = 1 − j/steps. The new chunk takes its steps at u_j > ``offset``
+    in slot B, beside the previous chunk at u_j − offset (read off that chunk's Euler path: exact on the grid,
+    else linear in σ, which is what an Euler step is); the previous chunk is clean once the new one reaches
+    ``offset`` and is emitted, and the new chunk finishes its remaining steps alone beside its conditioning frame.
+    With offset ½ that is PAN's window (the first half of the steps in slot B, the second half in slot A); with
+    offset 1 no step has a partner (the chunks never overlap in noise level); ``window=False`` is last-frame
+    chaining (every step alone), the ablation of issue 11.
     """
 
-    def __init__(self, steps: int, shift: float = 1.0, cond_sigma: float = 0.055, offset: float = 0.5):
+    def __init__(
+        self,
+        steps: int,
+        shift: float = 1.0,
+        cond_sigma: float = 0.055,
+        offset: float = 0.5,
+        window: bool = True,
+    ):
         if steps < 2 or steps % 2:
             raise ValueError(f"Swin-DPM needs an even number of sampler steps >= 2, got {steps}")
+        if not 0.0 < offset <= 1.0:
+            raise ValueError(f"the Swin-DPM noise offset must be in (0, 1], got {offset}")
         self.steps, self.shift, self.cond_sigma, self.offset = steps, shift, cond_sigma, offset
+        self.window = window
         self.u = torch.linspace(1.0, 0.0, steps + 1)  # unshifted time, 1 -> 0
 
     def _sigma(self, u: float, batch: int, frames: int) -> torch.Tensor:
         return shift_sigma(torch.full((batch, frames), float(u)), self.shift)
+
+    def _snap(self, u: float) -> float:
+        """``u`` itself, or the grid's own value when ``u`` is a grid level (bit-equal to the stored states)."""
+        j = round((1.0 - u) * self.steps)
+        return float(self.u[j]) if abs(float(self.u[j]) - u) < 1e-6 else u
+
+    def beside_levels(self) -> list[float]:
+        """u of the previous chunk beside each of the new chunk's slot-B steps (empty without a window).
+
+        Example:
+            >>> SwinDenoiser(4).beside_levels(), SwinDenoiser(2, offset=0.25).beside_levels()
+            ([0.5, 0.25], [0.75, 0.25])
+        """
+        if not self.window:
+            return []
+        return [self._snap(float(u) - self.offset) for u in self.u[:-1] if float(u) - self.offset > 1e-6]
+
+    def _on_path(self, path: list[torch.Tensor], u: float) -> torch.Tensor:
+        """The state at level ``u`` on a chunk's Euler path (``path[j]`` at ``self.u[j]``)."""
+        j = min(int((1.0 - u) * self.steps + 1e-6), self.steps - 1)
+        if abs(float(self.u[j]) - u) < 1e-6:
+            return path[j]
+        s0, s1, s = (
+            float(shift_sigma(torch.tensor(float(v)), self.shift)) for v in (self.u[j], self.u[j + 1], u)
+        )
+        return path[j] + (s - s0) / (s1 - s0) * (path[j + 1] - path[j])
 
     def denoise(
         self,
@@ -131,28 +177,23 @@ class SwinDenoiser:
     ) -> tuple[torch.Tensor, SwinState]:
         """Denoise one chunk from ``noise`` (B, C, T, h, w); returns the clean chunk and the slid window."""
         b, _, t = noise.shape[:3]
-        half = self.steps // 2
         cond = add_noise(state.last_frame, cond_noise, torch.full((b, 1), self.cond_sigma))  # (B, C, 1, h, w)
-        x = noise
-        for j in range(half):  # phase 1: u from 1 to ½, in slot B beside the previous chunk (if any)
+        beside = state.prev_traj if self.window else []  # the previous chunk's states, one per slot-B step
+        x, path = noise, [noise]
+        for j in range(self.steps):
             s, s_next = self._sigma(self.u[j], b, t), self._sigma(self.u[j + 1], b, t)
-            if state.prev_traj:
-                window = torch.cat([state.prev_cond, state.prev_traj[j], x], dim=2)
-                sig = torch.cat(
-                    [torch.full((b, 1), self.cond_sigma), self._sigma(self.u[j + half], b, t), s], 1
-                )
+            if j < len(
+                beside
+            ):  # slot B, beside the previous chunk `offset` behind (earlier chunk never sees B)
+                window = torch.cat([state.prev_cond, beside[j], x], dim=2)  # (B, C, 1 + 2T, h, w)
+                u_prev = self._snap(float(self.u[j]) - self.offset)
+                sig = torch.cat([torch.full((b, 1), self.cond_sigma), self._sigma(u_prev, b, t), s], 1)
                 v = velocity(window, sig, [state.prev_condition, condition])[:, :, 1 + t :]
-            else:  # a video's first chunk: alone beside its conditioning frame
-                window = torch.cat([cond, x], dim=2)
+            else:  # alone beside its conditioning frame: a first chunk, the previous one is done, or no window
+                window = torch.cat([cond, x], dim=2)  # (B, C, 1 + T, h, w)
                 sig = torch.cat([torch.full((b, 1), self.cond_sigma), s], 1)
                 v = velocity(window, sig, [condition])[:, :, 1:]
             x = euler_step(x, v, s, s_next)
-        traj = []
-        for j in range(half, self.steps):  # phase 2: slide; finish the chunk in slot A (B is not needed)
-            s, s_next = self._sigma(self.u[j], b, t), self._sigma(self.u[j + 1], b, t)
-            traj.append(x)
-            window = torch.cat([cond, x], dim=2)
-            sig = torch.cat([torch.full((b, 1), self.cond_sigma), s], 1)
-            v = velocity(window, sig, [condition])[:, :, 1:]
-            x = euler_step(x, v, s, s_next)
+            path.append(x)
+        traj = [self._on_path(path, u) for u in self.beside_levels()]
         return x, SwinState(last_frame=x[:, :, -1:], prev_cond=cond, prev_traj=traj, prev_condition=condition)

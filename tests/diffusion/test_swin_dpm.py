@@ -74,3 +74,48 @@ def test_window_noise_on_the_sampler_grid():
     half = sample_window_noise(4000, generator=g, grid_steps=2, grid_prob=0.5)
     on = (~half.first) & (half.u_a == 0.5)
     assert 0.4 < on.float().sum() / (~half.first).float().sum() < 0.6
+
+
+def _two_chunks(den: SwinDenoiser, v_const: float = 0.0):
+    """Denoise two chunks with a constant velocity; returns the calls of the second (frames, chunks, σ row)."""
+    calls = []
+
+    def velocity(x, sigma, conds):
+        calls.append((x.shape[2], len(conds), sigma[0].tolist()))
+        return torch.full_like(x, v_const)
+
+    state = SwinState(last_frame=torch.zeros(1, 3, 1, 4, 4))
+    noise = torch.zeros(1, 3, 1, 4, 4)
+    _, state = den.denoise(velocity, state, "a0", noise, torch.zeros(1, 3, 1, 4, 4))
+    calls.clear()
+    den.denoise(velocity, state, "a1", noise, torch.zeros(1, 3, 1, 4, 4))
+    return calls, state
+
+
+def test_quarter_offset_keeps_the_earlier_chunk_a_quarter_behind():
+    calls, state = _two_chunks(SwinDenoiser(steps=2, offset=0.25), v_const=1.0)
+    assert [c[:2] for c in calls] == [(3, 2)] * 2  # both steps in slot B: the earlier chunk is done only at ¼
+    assert [c[2][1] for c in calls] == pytest.approx([0.75, 0.25])  # earlier chunk's σ beside u = 1, ½
+    # off-grid states lie on the Euler path (straight in σ): x(σ) = x(1) + (σ − 1)·v with v = 1
+    assert torch.allclose(state.prev_traj[0], torch.full((1, 3, 1, 4, 4), -0.25))
+
+
+def test_offset_one_and_no_window_denoise_each_chunk_alone():
+    for den in (SwinDenoiser(steps=2, offset=1.0), SwinDenoiser(steps=2, window=False)):
+        calls, state = _two_chunks(den)
+        assert [c[:2] for c in calls] == [(2, 1)] * 2  # conditioning frame + the chunk, never a partner
+        assert state.prev_traj == []
+    pan_calls, _ = _two_chunks(SwinDenoiser(steps=2))
+    assert [c[:2] for c in pan_calls] == [(3, 2), (2, 1)]  # PAN: the first half beside the earlier chunk
+
+
+def test_window_noise_for_other_offsets():
+    g = torch.Generator().manual_seed(0)
+    q = sample_window_noise(2000, offset=0.25, generator=g, logit_normal=False, grid_steps=2, grid_prob=1.0)
+    later = ~q.first
+    pairs = set(zip(q.u_a[later].tolist(), q.u_b[later].tolist(), strict=True))
+    assert pairs == {(0.75, 1.0), (0.25, 0.5)}  # exactly the pairs the 2-step sampler evaluates
+    one = sample_window_noise(2000, offset=1.0, generator=g, logit_normal=False)
+    assert (one.u_b == 1).all() and (one.u_a[~one.first] == 0).all()  # B pure noise beside a clean A
+    with pytest.raises(ValueError, match="offset"):
+        SwinDenoiser(steps=2, offset=0.0)
