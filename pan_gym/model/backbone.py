@@ -11,8 +11,10 @@ in training a 4D mask hides them from later rounds, so both see the same history
 so training and inference share one layout.
 
 History is capped at ``max_rounds`` (PAN: 10). Stepping appends only the new round to the KV cache; when the cap
-would be exceeded, the cache is rebuilt from the last ``keep_rounds − 1`` rounds (one prefill every few steps), so
-memory is bounded and every step equals a full recompute over the same rounds.
+would be exceeded, the cache is rebuilt from the last ``min(keep_rounds, max_rounds) − 1`` rounds (one prefill every
+few steps), so memory is bounded and every step equals a full recompute over the same rounds. In training a round
+attends to the last ``max_rounds`` rounds only (its own included), so ``max_rounds = 1`` is a backbone without
+history in both (the history ablation of issue 11; ŝ_k still re-enters its round while ``enhanced_state`` is on).
 
 Example:
     >>> import torch
@@ -187,7 +189,7 @@ class Backbone(nn.Module):
             s_hat = None
         new = self.round_embeds(vis, action, s_hat, b)
         if cache.num_rounds + 1 > self.cfg.max_rounds:  # cap: keep the last keep_rounds - 1 rounds, rebuild
-            keep = max(self.cfg.keep_rounds - 1, 0)
+            keep = max(min(self.cfg.keep_rounds, self.cfg.max_rounds) - 1, 0)
             cache.rounds, cache.spans = (
                 cache.rounds[len(cache.rounds) - keep :],
                 cache.spans[len(cache.spans) - keep :],
@@ -236,7 +238,8 @@ class Backbone(nn.Module):
         hidden_query = is_query[None, :] & (
             round_id[None, :] < round_id[:, None]
         )  # queries of earlier rounds
-        mask = (causal & ~hidden_query)[None, None].expand(b, 1, -1, -1).to(vis.device)
+        too_old = round_id[None, :] <= round_id[:, None] - self.cfg.max_rounds  # beyond the history cap
+        mask = (causal & ~hidden_query & ~too_old)[None, None].expand(b, 1, -1, -1).to(vis.device)
         hidden = self._run(torch.cat(embeds, dim=1), torch.cat(pos, dim=1), None, mask=mask)
         return hidden[:, is_query.to(hidden.device)].view(b, n, q, -1)
 

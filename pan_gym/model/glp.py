@@ -36,6 +36,7 @@ from pan_gym.model import io
 from pan_gym.model.backbone import Backbone, BackboneCache
 from pan_gym.model.decoder import ChunkCondition, Decoder, load_dit
 from pan_gym.model.encoder import VisionEncoder
+from pan_gym.model.latent import LatentPredictor, latent_losses
 from pan_gym.model.reward import RewardHead
 from pan_gym.model.text import ActionTextEncoder, MiniLMTextEncoder, QwenTextEncoder, UMT5TextEncoder
 from pan_gym.model.vae import make_latent_space
@@ -124,11 +125,16 @@ class PanWorldModel(nn.Module):
         dit = load_dit(cfg.decoder.path) if cfg.decoder.path is not None else None
         self.decoder = Decoder(cfg.decoder, self.latent.channels, text_dim, d, cfg.frames_per_chunk, dit)
         self.reward_head = RewardHead(d, self.text.dim, cfg.reward.hidden_size)
+        if cfg.backbone.supervision == "latent":  # P: ŝ -> the next frame's tokens (JEPA-style ablation)
+            self.latent_head = LatentPredictor(
+                d, self.backbone.n_vis, qwen.config.text_config.num_attention_heads
+            )
         self.sampler = SwinDenoiser(
             cfg.diffusion.sampler_steps,
             cfg.diffusion.shift,
             cfg.diffusion.cond_sigma,
             cfg.diffusion.noise_offset,
+            cfg.diffusion.window,
         )
 
     @staticmethod
@@ -149,6 +155,7 @@ class PanWorldModel(nn.Module):
             hidden_size=t.scratch_hidden_size,
             num_layers=t.scratch_layers,
             freeze=t.freeze if t.kind == "minilm" else False,
+            same_architecture=t.kind == "minilm-random",
         )
 
     # ---- construction ---------------------------------------------------------------------------------------
@@ -296,6 +303,11 @@ class PanWorldModel(nn.Module):
     def loss(self, batch: dict, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """Flow-matching loss through the decoder (+ reward head), teacher-forced over N action steps.
 
+        With ``backbone.supervision = "latent"`` (ablation) h and f learn from the latent-matching loss alone
+        (``latent`` + ``variance``, model/latent.py) and the decoder and reward head see ŝ under stop-gradient.
+        With ``diffusion.window = False`` (ablation) the window holds the conditioning frame and one chunk only,
+        denoised over the full noise range (last-frame chaining).
+
         batch: ``first_frame`` uint8 (B, H, W, 3), ``frames`` uint8 (B, N, T, H, W, 3), ``actions`` B lists of N
         str; optional ``rewards`` (B, N), ``terminated`` (B, N), ``mission`` (B str).
         """
@@ -307,10 +319,12 @@ class PanWorldModel(nn.Module):
         b, n, t = frames.shape[:3]
         if t != self.cfg.frames_per_chunk:
             raise ValueError(f"batch chunks have {t} frames, the model renders {self.cfg.frames_per_chunk}")
-        dcfg = self.cfg.diffusion
-        # h on the observation before each action; some are dropped as after a latent-only step
-        obs = torch.cat([first[:, None], frames[:, :-1, -1]], dim=1)  # (B, N, H, W, 3)
-        vis = self.encoder(obs.flatten(0, 1)).unflatten(0, (b, n))  # (B, N, N_vis, D)
+        dcfg, latent_mode = self.cfg.diffusion, self.cfg.backbone.supervision == "latent"
+        # h on the observation before each action (and, in latent mode, after the last: the targets)
+        seen = torch.cat([first[:, None], frames[:, :, -1]], dim=1)  # (B, N+1, H, W, 3)
+        seen = seen if latent_mode else seen[:, :-1]
+        tokens = self.encoder(seen.flatten(0, 1)).unflatten(0, (b, -1))  # (B, N(+1), N_vis, D)
+        vis = tokens[:, :n]  # (B, N, N_vis, D); some are dropped below as after a latent-only step
         if self.training and self.cfg.backbone.frame_dropout > 0 and n > 1:
             drop = (
                 torch.rand((b, n, 1, 1), generator=generator).to(vis.device) < self.cfg.backbone.frame_dropout
@@ -321,6 +335,10 @@ class PanWorldModel(nn.Module):
         text, mask = self.text(flat)
         text, mask = text.unflatten(0, (b, n)), mask.unflatten(0, (b, n))  # (B, N, L, E), (B, N, L)
         s_hat = self.backbone.forward_train(vis, text)  # (B, N, Q, D)
+        out: dict[str, torch.Tensor] = {}
+        if latent_mode:  # h, f learn from latent matching only; g and the reward head read a stop-gradient ŝ
+            out.update(latent_losses(self.latent_head(s_hat), tokens[:, 1:], tokens))
+            s_hat = s_hat.detach()
 
         # one Swin-DPM window per sample: chunks k (A) and k+1 (B), conditioned on the frame before k
         with torch.no_grad():
@@ -332,7 +350,8 @@ class PanWorldModel(nn.Module):
         k = torch.randint(0, max(n - 1, 1), (b,), generator=generator).to(lat.device)
         kb = (k + 1).clamp(max=n - 1)
         x_a, x_b, cond = lat[ar, k], lat[ar, kb], lasts[ar, k]  # (B, C, T, h, w) x2, (B, C, 1, h, w)
-        force_first = torch.full((b,), True) if n == 1 else None
+        window = dcfg.window  # False: no chunk B; every window is a lone chunk beside its conditioning frame
+        force_first = torch.full((b,), True) if (n == 1 or not window) else None
         wn = sample_window_noise(
             b,
             dcfg.noise_offset,
@@ -346,14 +365,11 @@ class PanWorldModel(nn.Module):
         sig_a = shift_sigma(wn.u_a, dcfg.shift).to(lat.device)
         sig_b = shift_sigma(wn.u_b, dcfg.shift).to(lat.device)
         sigma = torch.cat(
-            [
-                torch.full((b, 1), dcfg.cond_sigma, device=lat.device),
-                sig_a[:, None].expand(b, t),
-                sig_b[:, None].expand(b, t),
-            ],
+            [torch.full((b, 1), dcfg.cond_sigma, device=lat.device), sig_a[:, None].expand(b, t)]
+            + ([sig_b[:, None].expand(b, t)] if window else []),
             dim=1,
-        )  # (B, 1 + 2T)
-        x0 = torch.cat([cond, x_a, x_b], dim=2)  # (B, C, 1 + 2T, h, w)
+        )  # (B, 1 + 2T), or (B, 1 + T) without a window
+        x0 = torch.cat([cond, x_a, x_b] if window else [cond, x_a], dim=2)  # (B, C, 1 + 2T or 1 + T, h, w)
         eps = torch.randn(x0.shape, generator=generator).to(x0)
         x = add_noise(x0, eps, sigma)
         drop = (
@@ -364,21 +380,27 @@ class PanWorldModel(nn.Module):
         dtext, dmask = text, mask  # (B, N, L, E), (B, N, L): already unflattened above
         if self.decoder_text is not None:
             dtext, dmask = (x.unflatten(0, (b, n)) for x in self.decoder_text(flat))
-        conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], s_hat[ar, i]).dropped(drop) for i in (k, kb)]
+        chunks = (k, kb) if window else (k,)
+        conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], s_hat[ar, i]).dropped(drop) for i in chunks]
         pred = self.decoder(x, sigma, conds)  # v̂ = ε − x̂_0, or x̂_0 itself (``prediction``)
         target = x0 if dcfg.prediction == "x0" else velocity_target(x0, eps)
         err = (pred - target).pow(2).mean(1)  # (B, F, h, w)
-        before = torch.cat([cond.expand(-1, -1, t, -1, -1), x_a[:, :, -1:].expand(-1, -1, t, -1, -1)], dim=2)
-        changed = (x0[:, :, 1:] - before).abs().amax(1) > 0.05  # (B, 2T, h, w): what the action changes
-        weight = 1.0 + dcfg.change_weight * changed.float()
+        before = [cond.expand(-1, -1, t, -1, -1)] + (
+            [x_a[:, :, -1:].expand(-1, -1, t, -1, -1)] if window else []
+        )
+        changed = (x0[:, :, 1:] - torch.cat(before, dim=2)).abs().amax(1) > 0.05  # (B, 2T or T, h, w)
+        weight = 1.0 + dcfg.change_weight * changed.float()  # extra weight on what the action changes
         use_b = (~wn.first.to(lat.device)) & (kb > k)
         frame_on = torch.cat(
-            [torch.ones(b, t, device=lat.device), use_b[:, None].float().expand(b, t)], dim=1
+            [torch.ones(b, t, device=lat.device)] + ([use_b[:, None].float().expand(b, t)] if window else []),
+            dim=1,
         )
         w = weight * frame_on[:, :, None, None]
         flow = (err[:, 1:] * w).sum() / w.sum().clamp(min=1)
-        out = {"flow": flow}
+        out["flow"] = flow
         loss = flow
+        if latent_mode:
+            loss = loss + out["latent"] + self.cfg.backbone.latent_var_weight * out["variance"]
         if "rewards" in batch and "mission" in batch:
             mtext, mmask = self.text(list(batch["mission"]))
             r, logit = self.reward_head(
