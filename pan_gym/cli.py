@@ -28,6 +28,9 @@ _register_web(app)
 from pan_gym.perf.cli import register as _register_bench  # noqa: E402
 
 _register_bench(app)
+from pan_gym.ablate.cli import register as _register_ablate  # noqa: E402
+
+_register_ablate(app)
 from agents.plan_cli import register as _register_plan  # noqa: E402
 
 _register_plan(app)

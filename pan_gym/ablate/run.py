@@ -1,0 +1,197 @@
+"""Run the ablations: train every variant with the same data, steps and seeds, score each, write the report.
+
+    OUT/runs/<run>/seed-<s>/            pan_gym.train's run directory (final/, checkpoints/, tb/)
+    OUT/runs/<run>/seed-<s>/eval/       report.json (every figure, per-rollout scores), report.md, plots
+    OUT/ablations.md, OUT/ablations.json, OUT/ablation_<claim>_horizon.png
+
+Resumable at every level: a run whose ``final/`` exists is not trained again (an interrupted one resumes from its
+newest checkpoint), and a run whose evaluation exists with the same settings is not scored again.
+
+Example:
+    >>> import tempfile
+    >>> args = AblateArgs(data="synthetic:8", budget=1, out=tempfile.mkdtemp(), claims=("supervision",),
+    ...                   preset="tiny", batch_size=2, bf16=False, ema_decay=0.0, eval_states=1, eval_rollouts=1,
+    ...                   horizon=3)
+    >>> [r.key for r in planned_runs(args)]
+    ['pan', 'latent']
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pan_gym.ablate import report
+from pan_gym.ablate.evaluate import EvalSettings, evaluate_model
+from pan_gym.ablate.variants import BASE_CONFIG, CLAIMS, Run, claims_named, join, resolve
+
+
+@dataclass
+class AblateArgs:
+    """Every knob of ``pan-gym ablate``; training knobs default to the default model's recipe (issue 7)."""
+
+    data: str
+    """dataset directory written by ``pan-gym collect`` (``synthetic:N`` for smoke tests only)"""
+    budget: int
+    """optimizer steps per variant and seed (every variant gets the same)"""
+    out: str = "runs/ablate"
+    """output directory (runs, evaluations, ablations.md)"""
+    world: str = "babyai"
+    """the world the data comes from and the variants are scored in"""
+    claims: tuple[str, ...] = tuple(CLAIMS)
+    """claims to test: supervision, noise, language, history"""
+    seeds: tuple[int, ...] = (0,)
+    """training seeds; every variant is trained once per seed"""
+    preset: str = "small"
+    """model preset the base recipe starts from"""
+    config: str = BASE_CONFIG
+    """the base recipe's config overrides; each variant's overrides are applied after it"""
+    batch_size: int = 16
+    window: int = 2
+    """action steps per training window (the history a round can see in training is at most window − 1 rounds)"""
+    lr: float = 3e-4
+    bf16: bool = True
+    ema_decay: float = 0.999
+    threads: int = 1
+    """torch threads for training (evaluation runs at 1)"""
+    eval_states: int = 64
+    """start states for step-wise simulation (and fidelity)"""
+    eval_rollouts: int = 32
+    """open-loop rollouts for exactness, smoothness and consistency"""
+    horizon: int = 20
+    """actions per rollout"""
+    eval_batch: int = 16
+    progress: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+    """further ``TrainArgs`` fields for every run (e.g. ``{"warmup_steps": 50}``)"""
+
+    def __post_init__(self):
+        self.claims = tuple(claims_named(list(self.claims)))
+        self.seeds = tuple(int(s) for s in self.seeds)
+        if self.budget < 1:
+            raise ValueError(f"--budget must be >= 1 optimizer step, got {self.budget}")
+        if not self.seeds:
+            raise ValueError("give at least one seed")
+        if not self.data.startswith("synthetic:"):
+            from pan_gym.data.collect import committed_episodes
+
+            if not Path(self.data).is_dir():
+                raise ValueError(
+                    f"data directory {self.data!r} does not exist; collect one first, e.g. "
+                    f"pan-gym collect --world {self.world} --episodes 4000 --out {self.data} --policy mixed"
+                )
+            if not committed_episodes(self.data):
+                raise ValueError(
+                    f"data directory {self.data!r} holds no committed episodes (pan-gym collect)"
+                )
+
+    def eval_settings(self) -> EvalSettings:
+        return EvalSettings(
+            self.eval_states, self.eval_rollouts, self.horizon, self.eval_batch, 0, self.progress
+        )
+
+
+def planned_runs(args: AblateArgs) -> list[Run]:
+    """The distinct runs ``args`` needs (validates every config before anything trains)."""
+    return resolve(args.claims, args.config, args.preset)
+
+
+def run_dir(args: AblateArgs, run: Run, seed: int) -> Path:
+    return Path(args.out) / "runs" / run.key / f"seed-{seed}"
+
+
+def train_run(args: AblateArgs, run: Run, seed: int) -> Path:
+    """Train ``run``'s stages in order (each from the previous stage's ``final/``); skip what is finished."""
+    from pan_gym.train import TrainArgs, train
+
+    root, init = run_dir(args, run, seed), None
+    for i, stage in enumerate(run.stages):
+        out = root if len(run.stages) == 1 else root / f"{i}-{stage}"
+        final = out / "final"
+        if not (final / "config.json").is_file():
+            train_args = TrainArgs(
+                preset=args.preset,
+                world=args.world,
+                data=args.data,
+                stage=stage,
+                steps=args.budget,
+                out=str(out),
+                resume=True,
+                init=str(init) if init is not None else None,
+                config=run.config if init is None else "",
+                batch_size=args.batch_size,
+                window=args.window,
+                lr=args.lr,
+                warmup_steps=max(1, min(100, args.budget // 20)),
+                bf16=args.bf16,
+                seed=seed,
+                save_every=max(1, min(100, args.budget)),
+                threads=args.threads,
+                ema_decay=args.ema_decay,
+                progress=args.progress,
+                **args.extra,
+            )
+            _say(f"training {run.key} (seed {seed}, stage {stage}, {args.budget} steps) -> {out}")
+            final = train(train_args)
+        else:
+            _say(f"{run.key} (seed {seed}, stage {stage}): {final} exists, not trained again")
+        init = final
+    return init
+
+
+def evaluate_run(args: AblateArgs, model_dir: Path) -> dict[str, Any]:
+    """Score a trained run (or read its earlier scores when they were made with the same settings)."""
+    import torch
+
+    from pan_gym.eval.report import to_jsonable, write_report
+    from pan_gym.model.glp import PanWorldModel
+
+    path = model_dir.parent / "eval" / "report.json"
+    settings = args.eval_settings()
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old["meta"].get("ablation_eval") == settings.to_dict() and old["meta"]["world"] == args.world:
+            return old
+    _say(f"evaluating {model_dir}")
+    torch.set_num_threads(1)
+    results = evaluate_model(PanWorldModel.from_pretrained(model_dir), args.world, settings)
+    results["meta"]["model"] = str(model_dir)
+    write_report(results, path)
+    return json.loads(json.dumps(to_jsonable(results)))  # the same form as a re-read one
+
+
+def run_ablation(args: AblateArgs) -> Path:
+    """Train and score every run for every seed, then write ``OUT/ablations.md``; returns its path."""
+    runs = planned_runs(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = {
+        r.key: {"config": r.config, "stages": r.stages, "variants": [v.name for v in r.variants]}
+        for r in runs
+    }
+    (out / "plan.json").write_text(json.dumps({"args": asdict(args), "runs": plan}, indent=1))
+    tic = time.perf_counter()
+    scored: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        for seed in args.seeds:
+            scored.setdefault(run.key, []).append(evaluate_run(args, train_run(args, run, seed)))
+    _say(f"all runs trained and scored in {time.perf_counter() - tic:.0f} s")
+    md = report.write(out, args, runs, scored)
+    _say(f"wrote {md}")
+    return md
+
+
+def describe(args: AblateArgs) -> str:
+    """One line per run: what it trains (for ``--dry-run``)."""
+    return "\n".join(
+        f"{r.key}: {', '.join(v.claim + '/' + v.name for v in r.variants)} | stages {'+'.join(r.stages)} | "
+        f"--config {join(r.config)!r}"
+        for r in planned_runs(args)
+    )
+
+
+def _say(msg: str) -> None:
+    print(f"[pan-gym ablate] {msg}", flush=True)

@@ -1,0 +1,161 @@
+"""The claims of issue 11 and their named variants: config overrides on the base recipe plus a stage plan.
+
+Every variant of every claim starts from the same base recipe (the default model's, issue 7: ``BASE_CONFIG`` on the
+``small`` preset, one joint stage) and changes one thing. Variants that resolve to the same config are trained once:
+PAN's own design (the reference of every claim) is the run ``pan``.
+
+| claim       | PAN (reference)               | variants                                                          |
+|-------------|-------------------------------|-------------------------------------------------------------------|
+| supervision | generative (flow matching)    | latent: JEPA-style latent matching, decoder on stop-gradient ŝ    |
+| noise       | σ_B = σ_A + ½                 | + ¼, + 1 (no overlap), no window (last-frame chaining)            |
+| language    | pretrained MiniLM (frozen)    | the same architecture at random init, trained                     |
+| history     | 10 rounds                     | 1 round (ŝ_k still re-enters), 1 round without the ŝ slot         |
+
+Example:
+    >>> [v.name for v in CLAIMS["noise"]]
+    ['offset-0.5', 'offset-0.25', 'offset-1', 'no-window']
+    >>> runs = resolve(["supervision", "noise"])
+    >>> [r.key for r in runs]
+    ['pan', 'latent', 'offset-0.25', 'offset-1', 'no-window']
+    >>> [v.name for v in runs[0].variants]
+    ['generative', 'offset-0.5']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pan_gym.config import apply_overrides, preset
+
+BASE_CONFIG = (
+    "frames_per_chunk=1,diffusion.grid_prob=0.5,diffusion.logit_normal=false,diffusion.prediction=x0"
+)
+"""The default model's recipe (issue 7) on top of the preset; ``pan-gym ablate --config`` replaces it."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm of a claim: ``config`` overrides (after the base recipe's) and the training stages, in order."""
+
+    claim: str
+    name: str  # unique across claims; the run directory when it is not PAN's design
+    label: str  # what the report's table calls it
+    config: str = ""
+    stages: tuple[str, ...] = ("joint",)
+    pan: bool = False  # PAN's own design: the reference the other variants are compared with
+
+
+def _v(claim: str, name: str, label: str, config: str = "", pan: bool = False) -> Variant:
+    return Variant(claim, name, label, config, pan=pan)
+
+
+CLAIMS: dict[str, tuple[Variant, ...]] = {
+    "supervision": (
+        _v("supervision", "generative", "generative (PAN)", "backbone.supervision=generative", pan=True),
+        _v("supervision", "latent", "latent matching (JEPA-style)", "backbone.supervision=latent"),
+    ),
+    "noise": (
+        _v(
+            "noise",
+            "offset-0.5",
+            "σ_B = σ_A + ½ (PAN)",
+            "diffusion.noise_offset=0.5,diffusion.window=true",
+            pan=True,
+        ),
+        _v("noise", "offset-0.25", "σ_B = σ_A + ¼", "diffusion.noise_offset=0.25"),
+        _v("noise", "offset-1", "σ_B = σ_A + 1 (no overlap)", "diffusion.noise_offset=1.0"),
+        _v("noise", "no-window", "no window (last-frame chaining)", "diffusion.window=false"),
+    ),
+    "language": (
+        _v(
+            "language",
+            "minilm",
+            "pretrained MiniLM, frozen (PAN-like)",
+            "text.kind=minilm,text.freeze=true",
+            pan=True,
+        ),
+        _v(
+            "language",
+            "minilm-random",
+            "MiniLM architecture, random init, trained",
+            "text.kind=minilm-random",
+        ),
+    ),
+    "history": (
+        _v("history", "rounds-10", "10 rounds (PAN)", "backbone.max_rounds=10", pan=True),
+        _v("history", "rounds-1", "1 round (ŝ_k still re-enters)", "backbone.max_rounds=1"),
+        _v(
+            "history",
+            "rounds-1-no-state",
+            "1 round, no ŝ slot (memoryless)",
+            "backbone.max_rounds=1,backbone.enhanced_state=false",
+        ),
+    ),
+}
+
+QUESTIONS: dict[str, str] = {
+    "supervision": "Does PAN's generative supervision (flow matching through the decoder) beat a JEPA-style "
+    "latent-matching loss for h and f, with the decoder trained on the predicted latents?",
+    "noise": "Does Causal Swin-DPM's noise differential of ½ matter, against ¼, 1 (no overlap) and no window at all "
+    "(last-frame chaining, the baseline PAN says drifts)?",
+    "language": "Does the pretrained sentence encoder's language prior help, against the same architecture trained "
+    "from scratch (seen and held-out phrasings)?",
+    "history": "Does the backbone's history (10 rounds) carry what one frame cannot show, against 1 round?",
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run (per seed) standing for every variant that resolves to its config and stages."""
+
+    key: str
+    config: str  # the full override string: base recipe, then the variant's
+    stages: tuple[str, ...]
+    variants: tuple[Variant, ...]
+
+
+def join(*specs: str) -> str:
+    """Override strings joined in order (later keys win)."""
+    return ",".join(s.strip(",") for s in specs if s and s.strip(","))
+
+
+def claims_named(names: Sequence[str]) -> list[str]:
+    """Validate claim names (ValueError naming the known ones)."""
+    names = [n.strip() for n in names if n.strip()]
+    unknown = [n for n in names if n not in CLAIMS]
+    if unknown or not names:
+        raise ValueError(f"unknown claim(s) {unknown or names}; claims: {', '.join(CLAIMS)}")
+    return list(dict.fromkeys(names))
+
+
+def variant(name: str) -> Variant:
+    """A variant by its name, e.g. ``"no-window"`` (ValueError naming the known ones)."""
+    for vs in CLAIMS.values():
+        for v in vs:
+            if v.name == name:
+                return v
+    known = ", ".join(v.name for vs in CLAIMS.values() for v in vs)
+    raise ValueError(f"unknown variant {name!r}; variants: {known}")
+
+
+def resolve(claims: Sequence[str], base_config: str = BASE_CONFIG, preset_name: str = "small") -> list[Run]:
+    """The distinct runs the claims need, PAN's own (``pan``) first; identical resolved configs train once.
+
+    Every config is checked by building it (``apply_overrides``): a bad override fails here, before any training.
+    """
+    groups: dict[tuple[str, tuple[str, ...]], list[Variant]] = {}
+    full: dict[tuple[str, tuple[str, ...]], str] = {}
+    for claim in claims_named(claims):
+        for v in CLAIMS[claim]:
+            spec = join(base_config, v.config)
+            resolved = json.dumps(apply_overrides(preset(preset_name), spec).to_dict(), sort_keys=True)
+            key = (resolved, v.stages)
+            groups.setdefault(key, []).append(v)
+            full.setdefault(key, spec)
+    runs = []
+    for key, vs in groups.items():  # PAN's design is the run "pan"; any other run is named after a variant
+        name = "pan" if all(v.pan for v in vs) else next(v.name for v in vs if not v.pan)
+        runs.append(Run(name, full[key], key[1], tuple(vs)))
+    return sorted(runs, key=lambda r: not any(v.pan for v in r.variants))
