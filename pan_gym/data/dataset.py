@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +38,18 @@ FLAGS = ("rewards", "terminated", "truncated", "is_env_event")
 
 
 class WindowDataset(Dataset):
-    """All N-step windows of the committed episodes under ``root`` (see the module docstring for the item)."""
+    """All N-step windows of the committed episodes under ``root`` (one directory or several, e.g. a base set and
+    an event-rich one; see the module docstring for the item)."""
 
-    def __init__(self, root: str | Path, window: int = 4) -> None:
+    def __init__(self, root: str | Path | Sequence[str | Path], window: int = 4) -> None:
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
-        self.root, self.window = Path(root), window
-        self.paths = committed_episodes(self.root)
+        roots = [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
+        for r in roots:
+            if not committed_episodes(r):
+                raise FileNotFoundError(f"no collected episodes in {r} (write some with `pan-gym collect`)")
+        self.roots, self.window = roots, window
+        self.paths = [p for r in roots for p in committed_episodes(r)]
         self.meta = [json.loads((p / "episode.json").read_text()) for p in self.paths]
         self.index = [
             (e, s) for e, m in enumerate(self.meta) for s in range(len(m["actions"]) - window + 1)
@@ -76,8 +82,8 @@ class WindowDataset(Dataset):
         return item
 
 
-def load_dataset(root: str | Path, window: int = 4) -> WindowDataset:
-    """The windows of ``window`` consecutive action steps over every committed episode in ``root``."""
+def load_dataset(root: str | Path | Sequence[str | Path], window: int = 4) -> WindowDataset:
+    """The windows of ``window`` consecutive action steps over every committed episode in ``root`` (or roots)."""
     return WindowDataset(root, window)
 
 

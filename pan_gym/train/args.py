@@ -20,7 +20,8 @@ class TrainArgs:
     world: str = "babyai"
     """the world the data was collected in (recorded with the run)"""
     data: str = "synthetic:64"
-    """dataset directory written by ``pan-gym collect``, or ``synthetic:N`` (N toy items, for smoke tests)"""
+    """dataset directory written by ``pan-gym collect`` (several: ``DIR1,DIR2``, pooled), or ``synthetic:N`` (N toy
+    items, for smoke tests)"""
     stage: str = "joint"
     """vae | decoder (PAN stage 1: the DiT on action text alone) | joint (PAN stage 2) | reward (head only)"""
     steps: int = 100

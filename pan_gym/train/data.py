@@ -103,13 +103,13 @@ def collate(items: list[dict]) -> dict:
 
 
 def open_dataset(data: str, window: int, frames_per_chunk: int, image_size: int, seed: int = 0) -> Dataset:
-    """``synthetic:N`` or a directory written by ``pan-gym collect``."""
+    """``synthetic:N``, or a directory written by ``pan-gym collect`` (several: comma-separated, pooled)."""
     if data.startswith("synthetic"):
         n = int(data.split(":", 1)[1]) if ":" in data else 64
         return SyntheticWindows(n, window, frames_per_chunk, image_size, seed)
     from pan_gym.data import load_dataset
 
-    return load_dataset(data, window=window)
+    return load_dataset(data.split(","), window=window)
 
 
 class ResampledChunks(Dataset):

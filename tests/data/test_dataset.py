@@ -53,3 +53,16 @@ def test_collate_stacks_tensors_and_keeps_strings(root):
     assert batch["rewards"].shape == (3, 2) and batch["terminated"].dtype == torch.bool
     assert len(batch["actions"]) == 3 and all(len(a) == 2 and isinstance(a[0], str) for a in batch["actions"])
     assert len(batch["mission"]) == 3 and isinstance(batch["mission"][0], str)
+
+
+def test_several_directories_pool_their_windows(tmp_path):
+    from pan_gym.data.collect import collect
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    collect("babyai", 2, a, policy="random", max_steps=4, progress=False)
+    collect("babyai", 1, b, policy="random", max_steps=4, seed=100, progress=False)
+    both = load_dataset([a, b], window=2)
+    assert len(both) == len(load_dataset(a, window=2)) + len(load_dataset(b, window=2))
+    assert both[len(both) - 1]["mission"] == load_dataset(b, window=2)[-1]["mission"]
+    with pytest.raises(FileNotFoundError, match="no collected episodes"):
+        load_dataset([a, tmp_path / "empty"], window=2)
