@@ -33,7 +33,7 @@ from gymnasium.vector.utils import batch_space
 
 from pan_gym.env import spaces as S
 from pan_gym.env.batching import Rollback, cat_rows, layout_key, select_rows
-from pan_gym.env.models import resolve_model
+from pan_gym.env.models import precision_context, resolve_model
 from pan_gym.env.rewards import Rewarder, RewardFn
 from pan_gym.env.world_model_env import Obs, check_reset_options, make_world_arg
 from pan_gym.model.backbone import BackboneCache
@@ -74,12 +74,14 @@ class PanWorldModelVectorEnv(VectorEnv):
         termination_threshold: float = 0.5,
         goal_threshold: float | None = None,
         max_episode_steps: int | None = None,
+        precision: str = "fp32",
     ):
         if not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
         self.num_envs, self.render_mode, self.latent_only = num_envs, render_mode, latent_only
         self.max_episode_steps = max_episode_steps
         self.model = resolve_model(model, default_model)
+        self._precision = precision_context(self.model, precision)
         self.world = make_world_arg(world)
         self.rewarder = Rewarder(self.model, reward_fn or reward, termination_threshold, goal_threshold)
         cfg, (q, d) = self.model.cfg, self.model.backbone.queries.shape
@@ -138,7 +140,8 @@ class PanWorldModelVectorEnv(VectorEnv):
             self._missions[i] = st.get("mission", str(info.get("mission", "")))
             self._goals[i], self._steps[i], self._last[i] = st.get("goal"), 0, frame
             frames.append(frame)
-        state = self.model.start(torch.from_numpy(np.stack(frames)))
+        with self._precision():
+            state = self.model.start(torch.from_numpy(np.stack(frames)))
         q, d = self.single_observation_space["state"].shape
         obs = {
             "frames": np.repeat(np.stack(frames)[:, None], self.chunk, axis=1),  # (b, T, H, W, 3)
@@ -184,20 +187,21 @@ class PanWorldModelVectorEnv(VectorEnv):
         texts, n = self._check_actions(actions), self.num_envs
         undo, gen_state = [Rollback(c.state) for c in self._cohorts], self.generator.get_state()
         try:
-            s_hat = None
-            for c in self._cohorts:
-                s = self.model.predict(c.state, [texts[i] for i in c.rows])  # (b, Q, D)
-                s_hat = s.new_zeros((n, *s.shape[1:])) if s_hat is None else s_hat
-                s_hat[c.rows] = s
-            if self.latent_only:
-                frames, vis = None, None
+            with self._precision():
+                s_hat = None
                 for c in self._cohorts:
-                    c.state.pending = (
-                        None  # as model.step(decode=False): the next round uses the no-frame slot
-                    )
-            else:
-                frames, vis = self._decode(n)
-            rewards, terminated = self.rewarder.batch(s_hat, vis, self._missions, self._goals)
+                    s = self.model.predict(c.state, [texts[i] for i in c.rows])  # (b, Q, D)
+                    s_hat = s.new_zeros((n, *s.shape[1:])) if s_hat is None else s_hat
+                    s_hat[c.rows] = s
+                if self.latent_only:
+                    frames, vis = None, None
+                    for c in self._cohorts:
+                        c.state.pending = (
+                            None  # as model.step(decode=False): the next round uses the no-frame slot
+                        )
+                else:
+                    frames, vis = self._decode(n)
+                rewards, terminated = self.rewarder.batch(s_hat, vis, self._missions, self._goals)
         except Exception:
             for u in undo:
                 u.restore()

@@ -33,6 +33,9 @@ def test_plan_cli_model_planner_tiny():
     r = plan("--planner", "cem", "--model", "tiny", "--seeds", "1000000:1000001", "--samples", "4",
              "--iterations", "1", "--horizon", "2", "--elites", "2", "--max-steps", "2")  # fmt: skip
     assert r["n"] == 1 and r["model"] == "tiny"
+    r = plan("--planner", "pss", "--model", "tiny", "--seeds", "1000000:1000001", "--max-steps", "1",
+             "--precision", "bf16", "--threads", "2")  # fmt: skip
+    assert r["n"] == 1
 
 
 def test_plan_cli_errors():
@@ -40,6 +43,8 @@ def test_plan_cli_errors():
     assert result.exit_code == 1 and "overlap the training seeds" in result.output
     result = CliRunner().invoke(app, ["plan", "--planner", "beam"])
     assert result.exit_code != 0 and "--planner" in result.output
+    result = CliRunner().invoke(app, ["plan", "--planner", "pss", "--model", "tiny", "--precision", "fp8"])
+    assert result.exit_code == 1 and "precision must be one of" in result.output
 
 
 def test_parse_args_reads_field_docstrings(capsys):

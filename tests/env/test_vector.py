@@ -124,3 +124,28 @@ def test_vector_reset_options_and_render(world, frame):
     assert all(np.array_equal(r, f[-1]) for r, f in zip(envs.render(), obs["frames"], strict=True))
     with pytest.raises(ValueError, match="one int"):
         envs.reset(seed=[1, 2])
+
+
+def test_bf16_precision_steps_close_to_fp32(world):
+    import torch
+
+    from pan_gym.env.vector import PanWorldModelVectorEnv
+
+    out = {}
+    for precision in ("fp32", "bf16"):
+        envs = PanWorldModelVectorEnv(2, model="tiny", world=world, precision=precision)
+        envs.reset(seed=3)
+        obs, rewards, *_ = envs.step(["turn left", "go to the red ball"])
+        assert (
+            obs["state"].dtype == np.float32
+            and obs["frames"].dtype == np.uint8
+            and rewards.dtype == np.float32
+        )
+        out[precision] = (torch.from_numpy(obs["frames"]).float(), torch.from_numpy(rewards))
+    (f32, r32), (f16, r16) = out["fp32"], out["bf16"]
+    assert not (torch.equal(f32, f16) and torch.equal(r32, r16))  # autocast really ran
+    assert (f32 - f16).abs().mean() < 8 and torch.allclose(
+        r32, r16, atol=0.05
+    )  # ... to about the same result
+    with pytest.raises(ValueError, match="precision must be one of"):
+        PanWorldModelVectorEnv(2, model="tiny", world=world, precision="fp16")
