@@ -15,7 +15,7 @@ import argparse
 import torch
 
 from pan_gym.perf.cache import cache_vs_recompute
-from pan_gym.perf.suite import load_model
+from pan_gym.perf.stepping import load_model
 
 
 def main() -> None:

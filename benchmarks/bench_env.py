@@ -15,7 +15,7 @@ import argparse
 import torch
 
 from pan_gym.perf.envs import env_throughput
-from pan_gym.perf.suite import load_model
+from pan_gym.perf.stepping import load_model
 
 
 def main() -> None:

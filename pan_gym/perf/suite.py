@@ -19,8 +19,8 @@ Sections (each prints a markdown table; ``run_suite`` also returns every figure 
 - ``threads``: 1 vs 2 torch threads at batch 1 and 16.
 - ``compile`` (opt-in: slow): ``torch.compile`` of the DiT and the LM, compile time and speed-up.
 
-Layering: ``pan_gym`` never imports ``agents`` at module import time; the ``cem`` section imports it inside the
-function, because the planner is what the speed goal is about (the same exception as ``pan-gym plan``).
+Modules: ``stepping`` (model, steady-state rollouts, timing a step), ``cem`` (the planner section), ``levers``
+(bf16 weights, threads, compile), ``cache`` and ``envs`` (their comparisons), ``report`` (tables and goals).
 
 Example (a few seconds with the tiny preset):
     >>> cfg = BenchConfig(model="tiny", batches=(1, 2), repeats=1, sections=("peak", "batch"), peak_size=128)
@@ -31,29 +31,28 @@ Example (a few seconds with the tiny preset):
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import torch
 
-from pan_gym.config import PRESETS, apply_overrides, preset
+from pan_gym.perf.cem import sec_cem
+from pan_gym.perf.levers import sec_bf16_weights, sec_compile, sec_threads
 from pan_gym.perf.report import goals, render
-from pan_gym.perf.timing import (
-    ComponentTimer,
-    autocast,
-    best_of,
-    count_flops,
-    machine,
-    matmul_peak,
-    rss_bytes,
-    side_by_side,
+from pan_gym.perf.stepping import (
+    bench_actions,
+    bench_frames,
+    describe,
+    load_model,
+    steady_state,
+    step_flops,
+    time_step,
+    warm_text,
 )
+from pan_gym.perf.timing import ComponentTimer, machine, matmul_peak, rss_bytes
 
 SECTIONS = (  # memory runs early: before the large batches raise the allocator's high-water mark
     "machine",
@@ -71,15 +70,6 @@ SECTIONS = (  # memory runs early: before the large batches raise the allocator'
     "compile",
 )
 DEFAULT_SECTIONS = tuple(s for s in SECTIONS if s != "compile")
-ACTIONS = [
-    "turn left",
-    "turn right",
-    "go forward",
-    "pick up the blue key",
-    "open the door",
-    "go to the red ball",
-]
-MISSION = "go to the red ball"
 
 
 @dataclass
@@ -114,76 +104,6 @@ class BenchConfig:
     seed: int = 0
 
 
-# ---- model ---------------------------------------------------------------------------------------------------
-def load_model(spec: str, overrides: str = ""):
-    """A preset name (built with seed 0) or a ``save_pretrained`` directory, with config overrides applied (a
-    directory's weights are copied into the overridden model; shapes must still fit). Returns it in eval mode."""
-    from pan_gym.model.glp import PanWorldModel
-
-    if spec in PRESETS and not Path(spec).exists():
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            return PanWorldModel.from_config(apply_overrides(preset(spec), overrides)).eval()
-    model = PanWorldModel.from_pretrained(spec)
-    if overrides:
-        weights = model.state_dict()
-        model = PanWorldModel.from_config(apply_overrides(model.cfg, overrides))
-        model.load_state_dict(weights, strict=False)
-    return model.eval()
-
-
-def describe(model) -> str:
-    c = model.cfg
-    params = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("text."))
-    return (
-        f"T={c.frames_per_chunk} frames/chunk at {c.image_size}x{c.image_size}, sampler {c.diffusion.sampler_steps} "
-        f"Euler steps, Q={c.backbone.num_queries}, backbone d{c.backbone.hidden_size}/L{c.backbone.num_hidden_layers}, "
-        f"DiT d{c.decoder.num_attention_heads * c.decoder.attention_head_dim}/L{c.decoder.num_layers}, "
-        f"{params / 1e6:.1f} M parameters besides the text encoder ({c.text.kind})"
-    )
-
-
-def _frames(model, b: int, seed: int = 0) -> torch.Tensor:
-    s = model.cfg.image_size
-    return torch.from_numpy(np.random.default_rng(seed).integers(0, 256, (b, s, s, 3), dtype=np.uint8))
-
-
-def _actions(b: int, t: int = 0) -> list[str]:
-    return [ACTIONS[(t + i) % len(ACTIONS)] for i in range(b)]
-
-
-def _warm_text(model) -> None:
-    """Encode the benchmark's action texts once, outside any autocast: a frozen text encoder memoises them per
-    string, as in a long rollout, so the timings hold no first-seen-text cost."""
-    model.text(ACTIONS + [MISSION])
-
-
-def steady_state(model, b: int, warm_steps: int = 2, precision: str = "fp32", decode: bool = True):
-    """A rollout of batch ``b`` after ``warm_steps`` steps (the Swin-DPM window holds a previous chunk)."""
-    gen = torch.Generator().manual_seed(0)
-    with autocast(precision):
-        state = model.start(_frames(model, b))
-        for t in range(warm_steps):
-            model.step(state, _actions(b, t), gen, decode=decode)
-    return state
-
-
-def time_step(model, state, b: int, repeats: int, precision: str = "fp32", decode: bool = True) -> float:
-    """Best time of one step from copies of ``state`` (the copy is not timed)."""
-    gen = torch.Generator().manual_seed(1)
-
-    def run(s):
-        with autocast(precision):
-            model.step(s, _actions(b, 3), gen, decode=decode)
-
-    return best_of(run, repeats, setup=state.snapshot)
-
-
-def step_flops(model, state, b: int, decode: bool = True) -> tuple[float, dict[str, float]]:
-    s = state.snapshot()
-    return count_flops(lambda: model.step(s, _actions(b, 3), torch.Generator().manual_seed(1), decode=decode))
-
-
 # ---- sections ----------------------------------------------------------------------------------------------------
 def sec_peak(cfg: BenchConfig, model, out: dict) -> dict:
     return {
@@ -202,7 +122,7 @@ def sec_components(cfg: BenchConfig, model, out: dict) -> list[dict]:
             s = state.snapshot()
             with ComponentTimer(model) as timer:
                 t = time.perf_counter()
-                model.step(s, _actions(b, 3), torch.Generator().manual_seed(1))
+                model.step(s, bench_actions(b, 3), torch.Generator().manual_seed(1))
                 dt = time.perf_counter() - t
             if dt < total:
                 total, parts, calls = dt, dict(timer.seconds), dict(timer.calls)
@@ -257,7 +177,7 @@ def sec_history(cfg: BenchConfig, model, out: dict) -> list[dict]:
             s = state.snapshot()
             with ComponentTimer(model) as timer:
                 t = time.perf_counter()
-                model.step(s, _actions(1, 3), torch.Generator().manual_seed(1))
+                model.step(s, bench_actions(1, 3), torch.Generator().manual_seed(1))
                 dt = time.perf_counter() - t
             if dt < best:
                 best, bb = dt, timer.seconds["backbone"]
@@ -303,10 +223,10 @@ def sec_memory(cfg: BenchConfig, model, out: dict) -> dict:
     from pan_gym.env.batching import tensors
 
     gc.collect()
-    state, gen = model.start(_frames(model, 1)), torch.Generator().manual_seed(0)
+    state, gen = model.start(bench_frames(model, 1)), torch.Generator().manual_seed(0)
     marks, t0 = [], time.perf_counter()
     for k in range(1, cfg.rollout_steps + 1):
-        model.step(state, _actions(1, k), gen)
+        model.step(state, bench_actions(1, k), gen)
         if k % 100 == 0 or k == cfg.rollout_steps:
             state_bytes = sum(t.numel() * t.element_size() for t in tensors(state))
             marks.append({"step": k, "rss": rss_bytes(), "state_bytes": state_bytes})
@@ -318,120 +238,6 @@ def sec_memory(cfg: BenchConfig, model, out: dict) -> dict:
         "from_step": ref["step"],
         "steps_per_s": cfg.rollout_steps / elapsed,
     }
-
-
-def sec_cem(cfg: BenchConfig, model, out: dict) -> dict:
-    # layering exception: agents sits on top of pan_gym; imported here only, never at pan_gym import time
-    from agents.cem import CEMPlanner
-    from agents.simulators import ModelSimulator
-
-    _warm_text(model)
-    obs = {"frame": _frames(model, 1)[0].numpy(), "mission": MISSION, "actions": ACTIONS}
-    result = {"samples": cfg.cem_samples, "horizon": cfg.cem_horizon, "iterations": cfg.cem_iterations}
-    sim = ModelSimulator(model, "babyai", seed=cfg.seed)
-    for prec in cfg.precisions:
-        planner = CEMPlanner(
-            sim, cfg.cem_horizon, cfg.cem_samples, cfg.cem_iterations, elites=min(8, cfg.cem_samples)
-        )
-        times = []
-        for _ in range(cfg.cem_decisions + 1):  # the first builds the vector env (cached after)
-            t = time.perf_counter()
-            with autocast(prec):
-                planner.act(obs)
-            times.append(time.perf_counter() - t)
-        result[prec] = {"first_s": times[0], "decision_s": min(times[1:]) if len(times) > 1 else times[0]}
-    sim.close()
-    return result
-
-
-def sec_bf16_weights(cfg: BenchConfig, model, out: dict) -> dict:
-    """A lever beyond autocast: the whole model cast to bf16 (``model.to(torch.bfloat16)``, no per-call weight
-    casts). Latent-only steps side by side with fp32 and fp32 + autocast, the decoded step (it needs float
-    inputs cast inside the model: reported if it fails), the relative change of ŝ, and CEM per decision."""
-    half = copy.deepcopy(model).to(torch.bfloat16)
-    _warm_text(half)
-    rows = []
-    for b in cfg.batches:
-        states = {
-            "fp32": (model, steady_state(model, b, decode=False), "fp32"),
-            "autocast": (model, steady_state(model, b, precision="bf16", decode=False), "bf16"),
-            "bf16_weights": (half, steady_state(half, b, decode=False), "fp32"),
-        }
-
-        def run(m, st, prec, b=b):
-            def go():
-                with autocast(prec):
-                    m.step(st.snapshot(), _actions(b, 3), torch.Generator().manual_seed(1), decode=False)
-
-            return go
-
-        best = side_by_side({k: run(*v) for k, v in states.items()}, cfg.repeats)
-        rows.append({"batch": b, **best})
-    start = _frames(model, 1)
-    s16 = half.step(half.start(start), _actions(1), decode=False)[0].float()
-    s32_lat = model.step(model.start(start), _actions(1), decode=False)[0]
-    rel = float((s16 - s32_lat).abs().max() / s32_lat.abs().max().clamp(min=1e-12))
-    decoded = "ok"
-    try:
-        half.step(half.start(start), _actions(1))
-    except Exception as e:
-        decoded = f"{type(e).__name__}: {str(e).splitlines()[0][:120]}"
-    result = {"rows": rows, "state_rel_diff": rel, "decoded": decoded}
-    if "cem" in cfg.sections:
-        result["cem_s"] = sec_cem(dataclasses.replace(cfg, precisions=("fp32",)), half, out)["fp32"][
-            "decision_s"
-        ]
-    return result
-
-
-def sec_threads(cfg: BenchConfig, model, out: dict) -> list[dict]:
-    rows, before = [], torch.get_num_threads()
-    try:
-        for b in sorted({1, 16} & set(cfg.batches) or {cfg.batches[0]}):
-            state = steady_state(model, b)
-
-            def run(n, state=state, b=b):
-                def go():
-                    torch.set_num_threads(n)
-                    s = state.snapshot()
-                    model.step(s, _actions(b, 3), torch.Generator().manual_seed(1))
-
-                return go
-
-            best = side_by_side({n: run(n) for n in cfg.thread_counts}, cfg.repeats)
-            rows.append({"batch": b, **{f"threads_{n}": v for n, v in best.items()}})
-    finally:
-        torch.set_num_threads(before)
-    return rows
-
-
-def sec_compile(cfg: BenchConfig, model, out: dict) -> dict:
-    """``torch.compile`` of the DiT and the LM on a deep copy (the model itself is left as it was)."""
-    eager = model
-    compiled = copy.deepcopy(model)
-    torch._dynamo.reset()
-    compiled.decoder.dit.compile(dynamic=False)
-    compiled.backbone.lm.compile(dynamic=True)
-    b = 1
-    state = steady_state(eager, b)
-    t = time.perf_counter()
-    try:
-        s = state.snapshot()
-        compiled.step(s, _actions(b, 3), torch.Generator().manual_seed(1))
-        compiled.step(s, _actions(b, 3), torch.Generator().manual_seed(1))
-    except Exception as e:  # report, do not fail the suite
-        return {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
-    compile_s = time.perf_counter() - t
-
-    def run(m):
-        def go():
-            s = state.snapshot()
-            m.step(s, _actions(b, 3), torch.Generator().manual_seed(1))
-
-        return go
-
-    best = side_by_side({"eager": run(eager), "compiled": run(compiled)}, cfg.repeats)
-    return {"batch": b, "compile_s": compile_s, **best}
 
 
 RUNNERS: dict[str, Callable] = {
@@ -460,7 +266,7 @@ def run_suite(cfg: BenchConfig, echo: Callable[..., None] = print) -> dict:
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     model = load_model(cfg.model, cfg.config)
-    _warm_text(model)
+    warm_text(model)
     out: dict = {"model": cfg.model, "config": cfg.config, "describe": describe(model)}
     echo(f"## pan-gym bench: model={cfg.model} config={cfg.config or '-'}\n{out['describe']}\n", flush=True)
     order = [s for s in SECTIONS if s in cfg.sections]

@@ -1,0 +1,111 @@
+"""Speed levers beyond the defaults, measured side by side: the model cast to bf16, torch threads, torch.compile.
+
+Sections of ``pan-gym bench`` (registered in ``pan_gym.perf.suite``); each takes (cfg, model, out) and returns its
+figures.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from typing import TYPE_CHECKING
+
+import torch
+
+from pan_gym.perf.cem import sec_cem
+from pan_gym.perf.stepping import bench_actions, bench_frames, steady_state, warm_text
+from pan_gym.perf.timing import autocast, side_by_side
+
+if TYPE_CHECKING:
+    from pan_gym.perf.suite import BenchConfig
+
+
+def sec_bf16_weights(cfg: BenchConfig, model, out: dict) -> dict:
+    """A lever beyond autocast: the whole model cast to bf16 (``model.to(torch.bfloat16)``, no per-call weight
+    casts). Latent-only steps side by side with fp32 and fp32 + autocast, the decoded step (it needs float
+    inputs cast inside the model: reported if it fails), the relative change of ŝ, and CEM per decision."""
+    half = copy.deepcopy(model).to(torch.bfloat16)
+    warm_text(half)
+    rows = []
+    for b in cfg.batches:
+        states = {
+            "fp32": (model, steady_state(model, b, decode=False), "fp32"),
+            "autocast": (model, steady_state(model, b, precision="bf16", decode=False), "bf16"),
+            "bf16_weights": (half, steady_state(half, b, decode=False), "fp32"),
+        }
+
+        def run(m, st, prec, b=b):
+            def go():
+                with autocast(prec):
+                    m.step(st.snapshot(), bench_actions(b, 3), torch.Generator().manual_seed(1), decode=False)
+
+            return go
+
+        best = side_by_side({k: run(*v) for k, v in states.items()}, cfg.repeats)
+        rows.append({"batch": b, **best})
+    start = bench_frames(model, 1)
+    s16 = half.step(half.start(start), bench_actions(1), decode=False)[0].float()
+    s32_lat = model.step(model.start(start), bench_actions(1), decode=False)[0]
+    rel = float((s16 - s32_lat).abs().max() / s32_lat.abs().max().clamp(min=1e-12))
+    decoded = "ok"
+    try:
+        half.step(half.start(start), bench_actions(1))
+    except Exception as e:
+        decoded = f"{type(e).__name__}: {str(e).splitlines()[0][:120]}"
+    result = {"rows": rows, "state_rel_diff": rel, "decoded": decoded}
+    if "cem" in cfg.sections:
+        result["cem_s"] = sec_cem(dataclasses.replace(cfg, precisions=("fp32",)), half, out)["fp32"][
+            "decision_s"
+        ]
+    return result
+
+
+def sec_threads(cfg: BenchConfig, model, out: dict) -> list[dict]:
+    rows, before = [], torch.get_num_threads()
+    try:
+        for b in sorted({1, 16} & set(cfg.batches) or {cfg.batches[0]}):
+            state = steady_state(model, b)
+
+            def run(n, state=state, b=b):
+                def go():
+                    torch.set_num_threads(n)
+                    s = state.snapshot()
+                    model.step(s, bench_actions(b, 3), torch.Generator().manual_seed(1))
+
+                return go
+
+            best = side_by_side({n: run(n) for n in cfg.thread_counts}, cfg.repeats)
+            rows.append({"batch": b, **{f"threads_{n}": v for n, v in best.items()}})
+    finally:
+        torch.set_num_threads(before)
+    return rows
+
+
+def sec_compile(cfg: BenchConfig, model, out: dict) -> dict:
+    """``torch.compile`` of the DiT and the LM on a deep copy (the model itself is left as it was)."""
+    eager = model
+    compiled = copy.deepcopy(model)
+    torch._dynamo.reset()
+    compiled.decoder.dit.compile(dynamic=False)
+    compiled.backbone.lm.compile(dynamic=True)
+    b = 1
+    state = steady_state(eager, b)
+    t = time.perf_counter()
+    try:
+        s = state.snapshot()
+        compiled.step(s, bench_actions(b, 3), torch.Generator().manual_seed(1))
+        compiled.step(s, bench_actions(b, 3), torch.Generator().manual_seed(1))
+    except Exception as e:  # report, do not fail the suite
+        return {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
+    compile_s = time.perf_counter() - t
+
+    def run(m):
+        def go():
+            s = state.snapshot()
+            m.step(s, bench_actions(b, 3), torch.Generator().manual_seed(1))
+
+        return go
+
+    best = side_by_side({"eager": run(eager), "compiled": run(compiled)}, cfg.repeats)
+    return {"batch": b, "compile_s": compile_s, **best}
