@@ -14,8 +14,8 @@ import argparse
 
 import torch
 
+from pan_gym.env.models import load_model
 from pan_gym.perf.envs import env_throughput
-from pan_gym.perf.stepping import load_model
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from pan_gym.config import PRESETS
+from pan_gym.config import PRESETS, apply_overrides, preset
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 SHIPPED = {"babyai": ASSETS / "babyai-small", "metaworld": ASSETS / "metaworld-small"}
@@ -73,3 +73,16 @@ def resolve_model(model=None, default: str | None = None):
     if key not in _CACHE:
         _CACHE[key] = PanWorldModel.from_pretrained(path).eval()  # raises io.CheckpointError on a bad dir
     return _CACHE[key]
+
+
+def load_model(spec: str, overrides: str = ""):
+    """A preset name (built with seed 0) or a ``save_pretrained`` directory, with config overrides applied (a
+    directory's shapes must still fit). Returns it in eval mode."""
+    from pan_gym.model.glp import PanWorldModel  # deferred, as in resolve_model
+
+    if spec in PRESETS and not Path(spec).exists():
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            return PanWorldModel.from_config(apply_overrides(preset(spec), overrides)).eval()
+    model = PanWorldModel.from_pretrained(spec, overrides=overrides)
+    return model.eval()

@@ -41,6 +41,12 @@ def register(app: Any) -> None:
             str, typer.Option(help="Comma-separated: copy, oracle (empty for none).")
         ] = "copy",
         seed: Annotated[int, typer.Option(help="Seeds the model's noise and the action draws.")] = 0,
+        config: Annotated[
+            str,
+            typer.Option(
+                help="Overrides of the model's config, e.g. diffusion.guidance_scale=2,diffusion.sampler_steps=4."
+            ),
+        ] = "",
         progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     ) -> None:
         """Score a world model against the true simulator (PAN's benchmark, judged automatically)."""
@@ -69,9 +75,10 @@ def register(app: Any) -> None:
             baselines=tuple(b.strip() for b in baselines.split(",") if b.strip()),
             seed=seed,
             progress=progress,
+            model_config=config,
         )
         try:
-            load_model(model, world)  # fail fast with a clear message (loaded models are cached)
+            load_model(model, world, config)  # fail fast with a clear message (loaded models are cached)
         except (RuntimeError, OSError, ValueError) as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from None

@@ -73,6 +73,8 @@ class EvalConfig:
     """imaginers scored beside the model: copy (ignores the action), oracle (the true simulator)"""
     seed: int = 0
     """seeds the model's sampling noise and the action draws"""
+    model_config: str = ""
+    """overrides of the model's config (inference settings, e.g. ``diffusion.guidance_scale=2``)"""
     progress: bool = True
     world_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -86,9 +88,11 @@ def _tile_reading(tile: Any) -> str | None:
     return None if tile is None else f"{tile}-px cells, every pixel equal"
 
 
-def load_model(spec: str, world: str) -> tuple[Any, str]:
-    """``default`` (the shipped model of ``world``), a preset name (random weights, seed 0) or a local directory."""
+def load_model(spec: str, world: str, overrides: str = "") -> tuple[Any, str]:
+    """``default`` (the shipped model of ``world``), a preset name (random weights, seed 0) or a local directory;
+    ``overrides`` change its config first (e.g. ``diffusion.sampler_steps=4``: inference settings)."""
     from pan_gym.env.models import SHIPPED, resolve_model
+    from pan_gym.env.models import load_model as load_with_overrides
 
     if spec == "default":
         path = SHIPPED.get(world)
@@ -97,8 +101,11 @@ def load_model(spec: str, world: str) -> tuple[Any, str]:
                 f"no shipped model exists yet for world {world!r} (expected {path}); pass --model with a "
                 "preset name (tiny, small: random weights) or a directory written by save_pretrained"
             )
-        return resolve_model(path), str(path)
-    return resolve_model(spec), spec if not Path(spec).exists() else str(Path(spec).resolve())
+        spec = str(path)
+    desc = spec if not Path(spec).exists() else str(Path(spec).resolve())
+    if overrides:
+        return load_with_overrides(spec, overrides), f"{desc} with {overrides}"
+    return resolve_model(spec), desc
 
 
 def score_imaginer(world, imaginer: Imaginer, starts, rollouts_by_h, cfg: EvalConfig) -> dict[str, Any]:
@@ -123,7 +130,7 @@ def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dic
     tic = time.perf_counter()
     world = make_world(world_name, **cfg.world_kwargs)
     if isinstance(model, str):
-        model, model_desc = load_model(model, world_name)
+        model, model_desc = load_model(model, world_name, cfg.model_config)
     else:
         model_desc = type(model).__name__
     seeds = eval_seeds(cfg.n_states)

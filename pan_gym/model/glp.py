@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import Qwen2_5_VLConfig, Qwen2_5_VLModel
 
-from pan_gym.config import PanConfig, preset
+from pan_gym.config import PanConfig, apply_overrides, preset
 from pan_gym.diffusion.flow import add_noise, shift_sigma, velocity_target
 from pan_gym.diffusion.swin_dpm import SwinDenoiser, SwinState, sample_window_noise
 from pan_gym.model import io
@@ -187,14 +187,19 @@ class PanWorldModel(nn.Module):
 
     @classmethod
     def from_pretrained(
-        cls, directory: str | Path, device: str | torch.device | None = None
+        cls, directory: str | Path, device: str | torch.device | None = None, overrides: str = ""
     ) -> PanWorldModel:
-        """Load a directory written by ``save_pretrained`` (local paths only); raises ``io.CheckpointError``."""
+        """Load a directory written by ``save_pretrained`` (local paths only); raises ``io.CheckpointError``.
+
+        ``overrides`` change the saved config first (``apply_overrides``, e.g. ``diffusion.sampler_steps=4``); ones
+        that change the weights' shapes raise ``io.CheckpointError``."""
         raw = io.read_config(directory)
         try:
             cfg = PanConfig.from_dict(raw)
         except (TypeError, ValueError) as e:
             raise io.CheckpointError(f"{Path(directory) / io.CONFIG_NAME}: invalid config ({e})") from None
+        if overrides:
+            cfg = apply_overrides(cfg, overrides)  # an unknown key raises ValueError
         model = cls(cfg)
         tensors = io.read_weights(directory, model._persistent_state())
         model.load_state_dict(tensors, strict=False)

@@ -9,12 +9,9 @@ Example:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
-from pan_gym.config import PRESETS, apply_overrides, preset
 from pan_gym.perf.timing import autocast, best_of, count_flops
 
 ACTIONS = [
@@ -26,23 +23,6 @@ ACTIONS = [
     "go to the red ball",
 ]
 MISSION = "go to the red ball"
-
-
-def load_model(spec: str, overrides: str = ""):
-    """A preset name (built with seed 0) or a ``save_pretrained`` directory, with config overrides applied (a
-    directory's weights are copied into the overridden model; shapes must still fit). Returns it in eval mode."""
-    from pan_gym.model.glp import PanWorldModel
-
-    if spec in PRESETS and not Path(spec).exists():
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            return PanWorldModel.from_config(apply_overrides(preset(spec), overrides)).eval()
-    model = PanWorldModel.from_pretrained(spec)
-    if overrides:
-        weights = model.state_dict()
-        model = PanWorldModel.from_config(apply_overrides(model.cfg, overrides))
-        model.load_state_dict(weights, strict=False)
-    return model.eval()
 
 
 def describe(model) -> str:

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import torch
 
+from pan_gym.env.models import load_model
 from pan_gym.perf.cem import sec_cem
 from pan_gym.perf.levers import sec_bf16_weights, sec_compile, sec_threads
 from pan_gym.perf.report import goals, render
@@ -46,7 +47,6 @@ from pan_gym.perf.stepping import (
     bench_actions,
     bench_frames,
     describe,
-    load_model,
     steady_state,
     step_flops,
     time_step,

@@ -71,16 +71,12 @@ def build_model(args: TrainArgs, item: dict, resume_from: Path | None) -> PanWor
         return PanWorldModel.from_pretrained(resume_from / "model")
     t, h = item["frames"].shape[1], item["frames"].shape[2]  # (N, T, H, W, 3)
     if args.init is not None:
-        model = PanWorldModel.from_pretrained(args.init)
-        if args.config:  # e.g. the diffusion schedule or loss weights for a second stage
-            tuned = PanWorldModel.from_config(apply_overrides(model.cfg, args.config))
-            try:
-                tuned.load_state_dict(model.state_dict())
-            except RuntimeError as e:
-                raise ValueError(
-                    f"--config {args.config!r} changes the weights of {args.init}: {e}"
-                ) from None
-            model = tuned
+        try:  # overrides, e.g. the loss weights of a second stage, must keep the weights' shapes
+            model = PanWorldModel.from_pretrained(args.init, overrides=args.config)
+        except io.CheckpointError as e:
+            if not args.config:
+                raise
+            raise ValueError(f"--config {args.config!r} changes the weights of {args.init}: {e}") from None
     else:
         cfg = apply_overrides(preset(args.preset, frames_per_chunk=t, image_size=h), args.config)
         model = PanWorldModel.from_config(cfg)

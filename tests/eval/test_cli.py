@@ -49,3 +49,21 @@ def test_bad_horizons(tmp_path):
         app, ["eval", "--model", "tiny", "--out", str(tmp_path / "r.json"), "--horizons", "x"]
     )
     assert result.exit_code != 0
+
+
+def test_eval_config_overrides_the_models_inference_settings(tmp_path):
+    from pan_gym.eval.suite import load_model
+
+    tiny = tmp_path / "m"
+    load_model("tiny", "babyai")[0].save_pretrained(tiny)
+    model, desc = load_model(str(tiny), "babyai", "diffusion.sampler_steps=4")
+    assert model.cfg.diffusion.sampler_steps == 4 and model.sampler.steps == 4 and "sampler_steps=4" in desc
+    out = tmp_path / "r.json"
+    args = ["eval", "--model", str(tiny), "--out", str(out), "--n-states", "2", "--actions-per-state", "1",
+            "--rollouts", "1", "--horizons", "3", "--planning-episodes", "0", "--baselines", "",
+            "--config", "diffusion.guidance_scale=2", "--no-progress"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "guidance_scale=2" in json.loads(out.read_text())["meta"]["model"]
+    bad = CliRunner().invoke(app, [*args[:-3], "--config", "diffusion.nope=1", "--no-progress"])
+    assert bad.exit_code == 1 and "unknown config key" in bad.output
