@@ -78,15 +78,14 @@ class AblateArgs:
         if not self.data.startswith("synthetic:"):
             from pan_gym.data.collect import committed_episodes
 
-            if not Path(self.data).is_dir():
-                raise ValueError(
-                    f"data directory {self.data!r} does not exist; collect one first, e.g. "
-                    f"pan-gym collect --world {self.world} --episodes 4000 --out {self.data} --policy mixed"
-                )
-            if not committed_episodes(self.data):
-                raise ValueError(
-                    f"data directory {self.data!r} holds no committed episodes (pan-gym collect)"
-                )
+            for data in self.data.split(","):  # several directories pool (as in pan-gym train)
+                if not Path(data).is_dir():
+                    raise ValueError(
+                        f"data directory {data!r} does not exist; collect one first, e.g. pan-gym collect "
+                        f"--world {self.world} --episodes 4000 --out {data} --policy mixed"
+                    )
+                if not committed_episodes(data):
+                    raise ValueError(f"data directory {data!r} holds no committed episodes (pan-gym collect)")
 
     def eval_settings(self) -> EvalSettings:
         return EvalSettings(
