@@ -35,11 +35,10 @@ def test_eval_cli_writes_report(tmp_path):
     )
 
 
-def test_default_model_missing_is_a_clear_error(tmp_path):
-    from pan_gym.env.models import SHIPPED
+def test_default_model_missing_is_a_clear_error(tmp_path, monkeypatch):
+    from pan_gym.env import models
 
-    if (SHIPPED["babyai"] / "config.json").is_file():
-        pytest.skip("a shipped model exists")
+    monkeypatch.setitem(models.SHIPPED, "babyai", tmp_path / "not-shipped")
     result = CliRunner().invoke(app, ["eval", "--out", str(tmp_path / "r.json"), "--no-progress"])
     assert result.exit_code == 1 and "no shipped model" in result.output
 
