@@ -192,8 +192,13 @@ def markdown(results: dict[str, Any], images: dict[str, str]) -> str:
         "",
         "## How to read this",
         "",
-        "- Fidelity: the imagined final frame shows the true outcome (tiled worlds: every grid cell shows the true "
-        f"tile, read as the {results['meta'].get('tile_reading')}; pixel-exact: every pixel equal), counted on "
+        "- Fidelity: the imagined final frame shows the true outcome ("
+        + (
+            f"every grid cell shows the true tile, each read as the {reading}; pixel-exact: every pixel equal"
+            if (reading := results["meta"].get("tile_reading"))
+            else "nearer the true frame than the start and PSNR above the threshold"
+        )
+        + "), counted on "
         "transitions whose true frame changes; copying the previous frame scores 0 there (copy rate says how often "
         "the imaginer did that instead).",
         "- Step-wise: the imagined outcome is nearer (MSE) to the true one than to 3 distractor outcomes.",
