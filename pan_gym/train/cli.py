@@ -17,6 +17,8 @@ import sys
 import textwrap
 import typing
 from dataclasses import MISSING, fields
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -69,9 +71,34 @@ def _signature() -> inspect.Signature:
 train_command.__signature__ = _signature()
 
 
+def export_command(
+    checkpoint: Annotated[
+        Path, typer.Argument(help="A checkpoint directory, e.g. runs/x/checkpoints/step_001500.")
+    ],
+    out: Annotated[Path, typer.Argument(help="The model directory to write.")],
+    ema: Annotated[
+        bool, typer.Option(help="The EMA weights (when the run kept them), else the raw ones.")
+    ] = True,
+) -> None:
+    """Write a checkpoint's weights as a model directory, e.g. to evaluate a step of a run that is still going.
+
+    Example: pan-gym export runs/babyai/checkpoints/step_001500 runs/babyai/step1500 && pan-gym eval --model
+    runs/babyai/step1500 --out runs/babyai/step1500/eval/report.json
+    """
+    from pan_gym.model.io import CheckpointError
+    from pan_gym.train.ema import export_model
+
+    try:
+        typer.echo(f"wrote {export_model(checkpoint, out, ema)}")
+    except (CheckpointError, ValueError, FileNotFoundError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``train`` to the ``pan-gym`` app."""
+    """Add ``train`` and ``export`` to the ``pan-gym`` app."""
     app.command("train")(train_command)
+    app.command("export")(export_command)
 
 
 def make_app() -> typer.Typer:

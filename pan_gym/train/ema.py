@@ -1,4 +1,5 @@
-"""Exponential moving average of the trained weights (the weights a run ships when ``ema_decay`` > 0).
+"""Exponential moving average of the trained weights (the weights a run ships when ``ema_decay`` > 0), and
+``export_model``: a checkpoint's (EMA) weights as a model directory.
 
 Example:
     >>> import torch
@@ -12,6 +13,8 @@ Example:
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -51,3 +54,32 @@ class EMA:
             raise ValueError(f"EMA state lacks {sorted(missing)[:5]}")
         for k in self.shadow:
             self.shadow[k].copy_(state[k])
+
+
+def export_model(checkpoint: str | Path, out: str | Path, ema: bool = True) -> Path:
+    """Write a training checkpoint's weights as a model directory (``PanWorldModel.from_pretrained``): its EMA
+    weights (``ema``, when the run kept them) or the raw ones. Picks a good step of a run that is still going.
+
+    Example:
+        >>> export_model("runs/x/checkpoints/step_001500", "runs/x/step1500-ema")  # doctest: +SKIP
+    """
+    from pan_gym.model.glp import PanWorldModel
+
+    checkpoint = Path(checkpoint)
+    model = PanWorldModel.from_pretrained(
+        checkpoint / "model"
+    )  # io.CheckpointError when missing or corrupted
+    if ema:
+        state = torch.load(checkpoint / "train_state.pt", weights_only=True)
+        if "ema" not in state:
+            raise ValueError(
+                f"{checkpoint}: the run kept no EMA weights (trained without --ema-decay); use ema=False"
+            )
+        weights = model.state_dict()
+        unknown = set(state["ema"]) - set(weights)
+        if unknown:
+            raise ValueError(f"{checkpoint}: EMA tensors the model does not have: {sorted(unknown)[:5]}")
+        weights.update(state["ema"])
+        model.load_state_dict(weights)
+    model.save_pretrained(out)
+    return Path(out)

@@ -46,3 +46,19 @@ def test_overrides_on_an_init_model_keep_its_weights(tmp_path):
                 **FAST, steps=1, init=str(first), config="backbone.num_queries=3", out=str(tmp_path / "c")
             )
         )
+
+
+def test_export_writes_a_checkpoints_ema_or_raw_weights(tmp_path):
+    from typer.testing import CliRunner
+
+    from pan_gym.cli import app
+
+    final = train(TrainArgs(**FAST, steps=2, save_every=2, ema_decay=0.9, out=str(tmp_path / "run")))
+    ckpt = tmp_path / "run" / "checkpoints" / "step_000002"
+    ok = CliRunner().invoke(app, ["export", str(ckpt), str(tmp_path / "ema")])
+    assert ok.exit_code == 0, ok.output
+    assert_same_weights(final, tmp_path / "ema")  # the EMA of the last step is what final/ ships
+    CliRunner().invoke(app, ["export", str(ckpt), str(tmp_path / "raw"), "--no-ema"])
+    assert_same_weights(ckpt / "model", tmp_path / "raw")
+    bad = CliRunner().invoke(app, ["export", str(tmp_path / "nope"), str(tmp_path / "x")])
+    assert bad.exit_code == 1 and "error:" in bad.output
