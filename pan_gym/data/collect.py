@@ -131,6 +131,7 @@ def collect(
     progress: bool = True,
     world_kwargs: dict[str, Any] | None = None,
     event_prob: float | None = None,
+    macro_prob: float | None = None,
 ) -> CollectStats:
     """Collect episodes ``0 … episodes-1`` into ``out``, skipping those already committed (resumable)."""
     out = Path(out)
@@ -142,7 +143,7 @@ def collect(
     if not todo:
         return stats
     w = make_world(world, **(world_kwargs or {})) if isinstance(world, str) else world
-    pol = make_policy(policy, event_prob)
+    pol = make_policy(policy, event_prob, macro_prob)
     sampler = PhrasingSampler(w.paraphrases("train"))
     start = time.perf_counter()
     bar = tqdm(
@@ -154,7 +155,7 @@ def collect(
     )
     for i in todo:
         arrays, meta = run_episode(w, pol, seed + i, max_steps, sampler)
-        meta.update(world=w.name, policy=policy, event_prob=event_prob)
+        meta.update(world=w.name, policy=policy, event_prob=event_prob, macro_prob=macro_prob)
         write_episode(out, i, arrays, meta)
         stats.episodes += 1
         stats.steps += len(meta["actions"])
@@ -183,10 +184,21 @@ def register(app: Any) -> None:
             float | None,
             typer.Option(help="Share of environment events (default: the policy's own, mixed ≈ 0.09)."),
         ] = None,
+        macro_prob: Annotated[
+            float | None,
+            typer.Option(help="The expert's share of whole sub-tasks per action (default 0.3), e.g. 0.9."),
+        ] = None,
     ) -> None:
         """Collect episodes of (frames, action text, reward, done) as memory-mapped TensorDicts."""
         stats = collect(
-            world, episodes, out, policy=policy, seed=seed, max_steps=max_steps, event_prob=event_prob
+            world,
+            episodes,
+            out,
+            policy=policy,
+            seed=seed,
+            max_steps=max_steps,
+            event_prob=event_prob,
+            macro_prob=macro_prob,
         )
         total = len(committed_episodes(out))
         typer.echo(

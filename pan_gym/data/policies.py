@@ -95,15 +95,20 @@ POLICIES: dict[str, Callable[[], Policy]] = {
 }
 
 
-def make_policy(name: str, event_prob: float | None = None) -> Policy:
+def make_policy(name: str, event_prob: float | None = None, macro_prob: float | None = None) -> Policy:
     """``random``, ``expert`` or ``mixed`` with default settings; ``event_prob`` (0–1) sets the share of
-    environment events of every part (a mixed policy then has that share overall)."""
+    environment events of every part (a mixed policy then has that share overall), ``macro_prob`` (0–1) the
+    expert's share of whole sub-tasks in one action ("go to the red ball" instead of its primitive steps)."""
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; choose one of {sorted(POLICIES)}")
     pol = POLICIES[name]()
-    if event_prob is not None:
-        if not 0.0 <= event_prob <= 1.0:
-            raise ValueError(f"event_prob must be within [0, 1], got {event_prob}")
-        for part in (pol.expert, pol.random) if isinstance(pol, MixedPolicy) else (pol,):
+    for label, p in (("event_prob", event_prob), ("macro_prob", macro_prob)):
+        if p is not None and not 0.0 <= p <= 1.0:
+            raise ValueError(f"{label} must be within [0, 1], got {p}")
+    parts = (pol.expert, pol.random) if isinstance(pol, MixedPolicy) else (pol,)
+    for part in parts:
+        if event_prob is not None:
             part.event_prob = event_prob
+        if macro_prob is not None and isinstance(part, ExpertPolicy):
+            part.macro_prob = macro_prob
     return pol

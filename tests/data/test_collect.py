@@ -121,3 +121,13 @@ def test_event_prob_sets_the_share_of_environment_events(tmp_path, p):
         assert json.loads((ep / "episode.json").read_text())["event_prob"] == p
     with pytest.raises(ValueError, match="event_prob"):
         collect("babyai", 3, tmp_path, event_prob=1.5, progress=False)
+
+
+def test_macro_prob_sets_the_experts_share_of_whole_sub_tasks():
+    from pan_gym.data.policies import ExpertPolicy, MixedPolicy, make_policy
+
+    pol = make_policy("mixed", macro_prob=0.9)
+    assert isinstance(pol, MixedPolicy) and pol.expert.macro_prob == 0.9
+    assert make_policy("expert").macro_prob == ExpertPolicy().macro_prob
+    with pytest.raises(ValueError, match="macro_prob"):
+        make_policy("expert", macro_prob=-0.1)
