@@ -3,7 +3,8 @@
 From each start state the true world plays H actions of a seeded forward-biased random walk (``starts.walk_action``)
 and the imaginer is given the same actions from the start frame alone (it never sees a true frame again). A true
 rollout that hits the world's time limit stops there; each step is averaged over the rollouts that reach it
-(``n_per_step``). Per step (final frame of each chunk): PSNR, SSIM and, for tiled worlds, tile accuracy.
+(``n_per_step``). Per step (final frame of each chunk): PSNR, SSIM and, for tiled worlds, tile accuracy and
+the share of rollouts whose whole grid is right (``grid_exact``).
 Smoothness (``metrics.smoothness``) is computed on the imagined and on the true video (the start frame followed by
 each chunk resampled to a common T = min of both chunk lengths, PAN's definition) and, as ``per_action``, on the
 start frame followed by the final frame of each chunk (BabyAI's chunks repeat frames, since a turn is one primitive
@@ -129,9 +130,8 @@ def long_horizon(
     if tile is not None:
         out["tile_accuracy"], _ = _nanmean(accs, horizon)
         out["consistency_tile_accuracy"] = M.consistency([v for v in out["tile_accuracy"] if v is not None])
-        out["grid_exact"], _ = _nanmean(
-            exact, horizon
-        )  # share of rollouts whose whole grid is right at each step
+        # the share of rollouts whose whole grid is right at each step
+        out["grid_exact"], _ = _nanmean(exact, horizon)
     st, sp = np.mean(smooth_true, axis=0), np.mean(smooth_pred, axis=0)  # (2,): per frame, per action
     out["smoothness"] = {
         "true": float(st[0]),
