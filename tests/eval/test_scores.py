@@ -79,9 +79,11 @@ def test_long_horizon(world, tiny_model):
     starts = start_states(world, eval_seeds(2, 10_000), max_warmup=0)
     r = long_horizon(world, OracleImaginer(lambda: make_world("babyai")), starts, 8, progress=False)
     assert r["n_per_step"] == [2] * 8 and r["tile_accuracy"] == [1.0] * 8 and r["psnr"] == [100.0] * 8
+    assert r["grid_exact"] == [1.0] * 8
     assert r["consistency_tile_accuracy"]["ratio"] == 1.0 and r["smoothness"]["per_action"]["ratio"] == 1.0
     copy = long_horizon(world, CopyImaginer(), starts, 8, progress=False)
     assert min(copy["tile_accuracy"]) < 1.0 and copy["smoothness"]["per_action"]["imagined"] == 0.0
+    assert copy["grid_exact"][-1] < 1.0 and copy["grid_exact"][-1] <= min(copy["tile_accuracy"][-1:])
     model = long_horizon(world, ModelImaginer(tiny_model), starts, 4, batch_size=1, progress=False)
     assert model["speed"]["calls"] == 8 and model["speed"]["seconds_per_imagined_step"] > 0
     assert len(model["_examples"]["pred"]) == 4
