@@ -18,16 +18,8 @@ import numpy as np
 from pan_gym.env.models import resolve_model
 from pan_gym.env.vector import PanWorldModelVectorEnv
 from pan_gym.env.world_model_env import PanWorldModelEnv
+from pan_gym.perf.stepping import ACTIONS
 from pan_gym.perf.timing import best_of
-
-ACTIONS = [
-    "turn left",
-    "turn right",
-    "go forward",
-    "pick up the blue key",
-    "open the door",
-    "go to the red ball",
-]
 
 
 def env_throughput(model, n: int = 8, steps: int = 4, repeats: int = 3) -> dict[str, float]:
