@@ -5,6 +5,8 @@
   instances uniformly, so e.g. 290 "a <color> <obj> appears <place>" variants do not swamp the other events.
 - ``expert``: the world's scripted expert (``world.expert_action(rng, ...)``: BabyAI's bot solving the mission),
   with rare environment events.
+- ``macro``: the random policy with most weight on the multi-cell actions ("go to the red ball", "pick up the
+  blue key", any object in the room, not just the mission's), for a data set rich in them.
 - ``mixed``: every step, the expert with probability ``expert_prob``, otherwise the random policy; the expert
   replans from wherever the random steps led.
 
@@ -30,6 +32,10 @@ Policy = Callable[[World, np.random.Generator], str]
 
 # Forward bias, by canonical template (BabyAI's names; templates a world lacks are ignored).
 FORWARD_BIAS: dict[str, float] = {"move forward": 4.0, "move forward {n} steps": 2.0, "turn {side}": 3.0}
+# Multi-cell bias: walking to and picking up objects dominates; turns and steps keep poses varied.
+MACRO_BIAS: dict[str, float] = {
+    "go to the {color} {obj}": 4.0, "pick up the {color} {obj}": 4.0, "drop it": 4.0, "turn {side}": 2.0
+}
 
 
 def _pick_grouped(
@@ -92,11 +98,12 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "random": RandomPolicy,
     "expert": ExpertPolicy,
     "mixed": MixedPolicy,
+    "macro": lambda: RandomPolicy(event_prob=0.1, template_weights=dict(MACRO_BIAS)),
 }
 
 
 def make_policy(name: str, event_prob: float | None = None, macro_prob: float | None = None) -> Policy:
-    """``random``, ``expert`` or ``mixed`` with default settings; ``event_prob`` (0–1) sets the share of
+    """``random``, ``expert``, ``mixed`` or ``macro`` with default settings; ``event_prob`` (0–1) sets the share of
     environment events of every part (a mixed policy then has that share overall), ``macro_prob`` (0–1) the
     expert's share of whole sub-tasks in one action ("go to the red ball" instead of its primitive steps)."""
     if name not in POLICIES:
