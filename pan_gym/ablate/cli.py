@@ -5,6 +5,8 @@ Example (a smoke run of a few seconds; real budgets are thousands of steps per v
     pan-gym collect --world babyai --episodes 3 --out /tmp/abl-data
     pan-gym ablate --world babyai --budget 2 --data /tmp/abl-data --out /tmp/abl --claims supervision \\
         --preset tiny --eval-states 2 --eval-rollouts 2 --horizon 5
+
+    pan-gym ablate --model pan_gym/assets/models/babyai-small --claims noise,history --out /tmp/abl-inf
 """
 
 from __future__ import annotations
@@ -28,8 +30,19 @@ def register(app: Any) -> None:
 
     @app.command("ablate")
     def ablate_command(
-        budget: Annotated[int, typer.Option(help="Optimizer steps per variant and seed (the same for all).")],
-        data: Annotated[str, typer.Option(help="Dataset directory written by `pan-gym collect`.")],
+        budget: Annotated[
+            int, typer.Option(help="Optimizer steps per variant and seed (the same for all).")
+        ] = 0,
+        data: Annotated[
+            str, typer.Option(help="Dataset directory written by `pan-gym collect` (commas pool several).")
+        ] = "",
+        model: Annotated[
+            str | None,
+            typer.Option(
+                help="A trained model: train nothing, score it under each inference-time variant "
+                "(noise offset, window, history cap)."
+            ),
+        ] = None,
         out: Annotated[
             str, typer.Option(help="Output directory: runs/, ablations.md, plots.")
         ] = "runs/ablate",
@@ -61,6 +74,7 @@ def register(app: Any) -> None:
             args = AblateArgs(
                 data=data,
                 budget=budget,
+                model=model,
                 out=out,
                 world=world,
                 claims=tuple(claims.split(",")),

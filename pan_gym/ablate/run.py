@@ -4,6 +4,10 @@
     OUT/runs/<run>/seed-<s>/eval/       report.json (every figure, per-rollout scores), report.md, plots
     OUT/ablations.md, OUT/ablations.json, OUT/ablation_<claim>_horizon.png
 
+With ``model`` set (``pan-gym ablate --model DIR``) nothing is trained: the trained model is scored under each
+inference-time variant (noise offset, window, history cap; ``variants.INFERENCE_KEYS``), its results under
+``OUT/runs/<variant>/eval/``.
+
 Resumable at every level: a run whose ``final/`` exists is not trained again (an interrupted one resumes from its
 newest checkpoint), and a run whose evaluation exists with the same settings is not scored again.
 
@@ -26,17 +30,27 @@ from typing import Any
 
 from pan_gym.ablate import report
 from pan_gym.ablate.evaluate import EvalSettings, evaluate_model
-from pan_gym.ablate.variants import BASE_CONFIG, CLAIMS, Run, claims_named, join, resolve
+from pan_gym.ablate.variants import (
+    BASE_CONFIG,
+    CLAIMS,
+    Run,
+    claims_named,
+    join,
+    resolve,
+    resolve_inference,
+)
 
 
 @dataclass
 class AblateArgs:
     """Every knob of ``pan-gym ablate``; training knobs default to the default model's recipe (issue 7)."""
 
-    data: str
+    data: str = ""
     """dataset directory written by ``pan-gym collect`` (``synthetic:N`` for smoke tests only)"""
-    budget: int
+    budget: int = 0
     """optimizer steps per variant and seed (every variant gets the same)"""
+    model: str | None = None
+    """a trained model directory: train nothing, score it under each inference-time variant instead"""
     out: str = "runs/ablate"
     """output directory (runs, evaluations, ablations.md)"""
     world: str = "babyai"
@@ -71,10 +85,18 @@ class AblateArgs:
     def __post_init__(self):
         self.claims = tuple(claims_named(list(self.claims)))
         self.seeds = tuple(int(s) for s in self.seeds)
-        if self.budget < 1:
-            raise ValueError(f"--budget must be >= 1 optimizer step, got {self.budget}")
         if not self.seeds:
             raise ValueError("give at least one seed")
+        if self.model is not None:
+            if not (Path(self.model) / "config.json").is_file():
+                raise ValueError(f"--model {self.model!r} is not a model directory (no config.json)")
+            if len(self.seeds) != 1:
+                raise ValueError("--model scores one trained model: give one seed (the sampler's)")
+            return
+        if self.budget < 1:
+            raise ValueError(f"--budget must be >= 1 optimizer step, got {self.budget}")
+        if not self.data:
+            raise ValueError("give --data (a directory from pan-gym collect), or --model to score a trained model")
         if not self.data.startswith("synthetic:"):
             from pan_gym.data.collect import committed_episodes
 
@@ -95,6 +117,8 @@ class AblateArgs:
 
 def planned_runs(args: AblateArgs) -> list[Run]:
     """The distinct runs ``args`` needs (validates every config before anything trains)."""
+    if args.model is not None:
+        return resolve_inference(args.claims)
     return resolve(args.claims, args.config, args.preset)
 
 
@@ -106,6 +130,8 @@ def train_run(args: AblateArgs, run: Run, seed: int) -> Path:
     """Train ``run``'s stages in order (each from the previous stage's ``final/``); skip what is finished."""
     from pan_gym.train import TrainArgs, train
 
+    if args.model is not None:
+        return Path(args.model)
     root, init = run_dir(args, run, seed), None
     for i, stage in enumerate(run.stages):
         out = root if len(run.stages) == 1 else root / f"{i}-{stage}"
@@ -141,23 +167,25 @@ def train_run(args: AblateArgs, run: Run, seed: int) -> Path:
     return init
 
 
-def evaluate_run(args: AblateArgs, model_dir: Path) -> dict[str, Any]:
+def evaluate_run(args: AblateArgs, run: Run, seed: int, model_dir: Path) -> dict[str, Any]:
     """Score a trained run (or read its earlier scores when they were made with the same settings)."""
     import torch
 
     from pan_gym.eval.report import to_jsonable, write_report
     from pan_gym.model.glp import PanWorldModel
 
-    path = model_dir.parent / "eval" / "report.json"
-    settings = args.eval_settings()
+    path = run_dir(args, run, seed) / "eval" / "report.json"
+    overrides = run.config if args.model is not None else ""  # trained runs already hold their config
+    settings = {**args.eval_settings().to_dict(), "model": str(model_dir), "overrides": overrides}
     if path.is_file():
         old = json.loads(path.read_text())
-        if old["meta"].get("ablation_eval") == settings.to_dict() and old["meta"]["world"] == args.world:
+        if old["meta"].get("ablation_eval") == settings and old["meta"]["world"] == args.world:
             return old
-    _say(f"evaluating {model_dir}")
+    _say(f"evaluating {model_dir}" + (f" with {overrides!r}" if overrides else ""))
     torch.set_num_threads(1)
-    results = evaluate_model(PanWorldModel.from_pretrained(model_dir), args.world, settings)
-    results["meta"]["model"] = str(model_dir)
+    model = PanWorldModel.from_pretrained(model_dir, overrides=overrides)
+    results = evaluate_model(model, args.world, args.eval_settings())
+    results["meta"].update(model=str(model_dir), ablation_eval=settings)
     write_report(results, path)
     return json.loads(json.dumps(to_jsonable(results)))  # the same form as a re-read one
 
@@ -176,7 +204,8 @@ def run_ablation(args: AblateArgs) -> Path:
     scored: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
         for seed in args.seeds:
-            scored.setdefault(run.key, []).append(evaluate_run(args, train_run(args, run, seed)))
+            model_dir = train_run(args, run, seed)
+            scored.setdefault(run.key, []).append(evaluate_run(args, run, seed, model_dir))
     _say(f"all runs trained and scored in {time.perf_counter() - tic:.0f} s")
     md = report.write(out, args, runs, scored)
     _say(f"wrote {md}")
@@ -185,9 +214,11 @@ def run_ablation(args: AblateArgs) -> Path:
 
 def describe(args: AblateArgs) -> str:
     """One line per run: what it trains (for ``--dry-run``)."""
+    what = f"scores {args.model} with" if args.model is not None else "stages {stages} | --config"
     return "\n".join(
-        f"{r.key}: {', '.join(v.claim + '/' + v.name for v in r.variants)} | stages {'+'.join(r.stages)} | "
-        f"--config {join(r.config)!r}"
+        f"{r.key}: {', '.join(v.claim + '/' + v.name for v in r.variants)} | "
+        + what.format(stages="+".join(r.stages))
+        + f" {join(r.config)!r}"
         for r in planned_runs(args)
     )
 

@@ -19,6 +19,8 @@ Example:
     ['pan', 'latent', 'offset-0.25', 'offset-1', 'no-window']
     >>> [v.name for v in runs[0].variants]
     ['generative', 'offset-0.5']
+    >>> [v.name for v in CLAIMS["history"] if at_inference(v)]  # switches a trained model can be run with
+    ['rounds-10', 'rounds-1']
 """
 
 from __future__ import annotations
@@ -138,6 +140,38 @@ def variant(name: str) -> Variant:
                 return v
     known = ", ".join(v.name for vs in CLAIMS.values() for v in vs)
     raise ValueError(f"unknown variant {name!r}; variants: {known}")
+
+
+INFERENCE_KEYS = frozenset({"diffusion.noise_offset", "diffusion.window", "backbone.max_rounds"})
+"""Config fields that act at inference alone: a trained model can be run with them changed (``pan-gym ablate
+--model``). The others (supervision, text encoder, ``enhanced_state``) change what is trained."""
+
+
+def at_inference(v: Variant) -> bool:
+    """Whether ``v`` only changes how a trained model is run (every key it sets is in ``INFERENCE_KEYS``)."""
+    return all(item.split("=")[0].strip() in INFERENCE_KEYS for item in v.config.split(",") if item.strip())
+
+
+def resolve_inference(claims: Sequence[str]) -> list[Run]:
+    """The runs for scoring a trained model under the inference-time variants of ``claims``: ``pan`` (PAN's settings
+    of every claim at once) first, then one per other variant. A claim whose alternatives all change what is
+    trained raises ValueError.
+
+    Example:
+        >>> [r.key for r in resolve_inference(["noise", "history"])]
+        ['pan', 'offset-0.25', 'offset-1', 'no-window', 'rounds-1']
+    """
+    pan: list[Variant] = []
+    others: list[Run] = []
+    for claim in claims_named(claims):
+        vs = [v for v in CLAIMS[claim] if at_inference(v)]
+        if all(v.pan for v in vs):
+            raise ValueError(
+                f"claim {claim!r} changes what is trained; it cannot be run on a trained model (drop --model)"
+            )
+        pan += [v for v in vs if v.pan]
+        others += [Run(v.name, v.config, (), (v,)) for v in vs if not v.pan]
+    return [Run("pan", join(*(v.config for v in pan)), (), tuple(pan)), *others]
 
 
 def resolve(claims: Sequence[str], base_config: str = BASE_CONFIG, preset_name: str = "small") -> list[Run]:

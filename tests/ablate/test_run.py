@@ -98,3 +98,44 @@ def test_bad_input_fails_before_training(data, tmp_path):
     )
     assert config.exit_code == 2 and "unknown config key" in _plain(config.output)
     assert not (tmp_path / "runs").exists()
+
+
+def test_model_mode_scores_a_trained_model_under_inference_time_variants(ablation, tmp_path, monkeypatch):
+    trained = ablation[0] / "runs" / "pan" / "seed-0" / "final"
+    seen = []
+    real = __import__("pan_gym.model.glp", fromlist=["PanWorldModel"]).PanWorldModel.from_pretrained
+
+    def spy(directory, device=None, overrides=""):
+        seen.append(overrides)
+        return real(directory, device, overrides)
+
+    monkeypatch.setattr("pan_gym.model.glp.PanWorldModel.from_pretrained", spy)
+    monkeypatch.setattr(
+        "pan_gym.train.train", lambda *a, **k: (_ for _ in ()).throw(AssertionError("trained"))
+    )
+    args = ["ablate", "--model", str(trained), "--out", str(tmp_path), "--claims", "noise"]
+    args += ["--eval-states", "2", "--eval-rollouts", "2", "--horizon", "3"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert len(seen) == 4 and "diffusion.noise_offset=1.0" in seen and "diffusion.window=false" in seen
+    for run in ("pan", "offset-0.25", "offset-1", "no-window"):
+        meta = json.loads((tmp_path / "runs" / run / "seed-0" / "eval" / "report.json").read_text())["meta"]
+        assert meta["model"] == str(trained)
+    md = (tmp_path / "ablations.md").read_text()
+    assert "no training" in md and "changed only at inference" in md and "`no-window`" in md
+
+
+def test_model_mode_refuses_claims_that_need_training_and_bad_models(ablation, tmp_path):
+    trained = ablation[0] / "runs" / "pan" / "seed-0" / "final"
+    runner = CliRunner()
+    sup = runner.invoke(
+        app, ["ablate", "--model", str(trained), "--out", str(tmp_path), "--claims", "supervision"]
+    )
+    assert sup.exit_code == 2 and "changes what is trained" in _plain(sup.output)
+    bad = runner.invoke(
+        app, ["ablate", "--model", str(tmp_path), "--out", str(tmp_path), "--claims", "noise"]
+    )
+    assert bad.exit_code == 2 and "not a model directory" in _plain(bad.output)
+    none = runner.invoke(app, ["ablate", "--budget", "5", "--out", str(tmp_path)])
+    assert none.exit_code == 2 and "give --data" in _plain(none.output)
+    assert not (tmp_path / "runs").exists()
