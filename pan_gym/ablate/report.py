@@ -104,13 +104,20 @@ def estimates(results: list[dict[str, Any]], imaginer: str = "model") -> dict[st
 def error_curve(
     results: list[dict[str, Any]], imaginer: str = "model"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per step: mean error (1 − cells right, or 1 − SSIM) and its bootstrap 95 % band, shapes (H,)."""
+    """Per step: the error and its 95 % band, shapes (H,). Tiled worlds: the share of rollouts with some grid cell
+    wrong (1 − whole grid right; Wilson band); others: 1 − SSIM (bootstrap band)."""
     rows = [row for r in results for row in r["imaginers"][imaginer]["per_rollout"]]
     horizon = int(results[0]["meta"]["ablation_eval"]["horizon"])
-    key = "tile_accuracy" if rows and "tile_accuracy" in rows[0] else "ssim"
+    tiled = bool(rows) and "grid_exact" in rows[0]
     mean, lo, hi = (np.full(horizon, np.nan) for _ in range(3))
     for t in range(horizon):
-        vals = [1.0 - row[key][t] for row in rows if len(row[key]) > t]
+        if tiled:
+            vals = [row["grid_exact"][t] for row in rows if len(row["grid_exact"]) > t]
+            if vals:
+                e = proportion(int(round(sum(vals))), len(vals))
+                mean[t], lo[t], hi[t] = 1.0 - e.value, 1.0 - e.hi, 1.0 - e.lo
+            continue
+        vals = [1.0 - row["ssim"][t] for row in rows if len(row["ssim"]) > t]
         if vals:
             e = bootstrap(vals, lambda x: float(np.mean(x.astype(float))), n_boot=500)
             mean[t], lo[t], hi[t] = (
@@ -219,7 +226,7 @@ def write(out: Path, args: Any, runs: list[Run], scored: dict[str, list[dict[str
     first = scored[runs[0].key]
     copy = estimates(first, "copy") if "copy" in first[0]["imaginers"] else None
     tiled = "grid_exact" in (first[0]["imaginers"]["model"]["per_rollout"] or [{}])[0]
-    ylabel = "grid cells wrong (1 − cells right)" if tiled else "1 − SSIM"
+    ylabel = "rollouts with a wrong cell (1 − whole grid right)" if tiled else "1 − SSIM"
     lines = _header(args, runs)
     record: dict[str, Any] = {"args": asdict(args), "claims": {}}
     for claim in args.claims:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from pan_gym.ablate.report import error_curve
 from pan_gym.cli import app
 
 SMOKE = ["--preset", "tiny", "--batch-size", "2", "--no-bf16", "--eval-states", "2", "--eval-rollouts", "2"]
@@ -68,6 +69,9 @@ def test_per_rollout_scores_agree_with_the_suites_curves(ablation):
         assert mean == pytest.approx(hz["tile_accuracy"])
         true = np.mean([row["smooth_true_action"] for row in rows])
         assert true == pytest.approx(hz["smoothness"]["per_action"]["true"])
+        mean, lo, hi = error_curve([r], name)  # the plot: rollouts with some cell wrong, per step
+        wrong = [1 - np.mean([row["grid_exact"][t] for row in rows]) for t in range(5)]
+        assert mean == pytest.approx(wrong) and np.all(lo <= mean) and np.all(mean <= hi)
 
 
 def test_rerun_skips_finished_training_and_scoring(ablation, data, monkeypatch):
