@@ -96,7 +96,9 @@ class AblateArgs:
         if self.budget < 1:
             raise ValueError(f"--budget must be >= 1 optimizer step, got {self.budget}")
         if not self.data:
-            raise ValueError("give --data (a directory from pan-gym collect), or --model to score a trained model")
+            raise ValueError(
+                "give --data (a directory from pan-gym collect), or --model to score a trained model"
+            )
         if not self.data.startswith("synthetic:"):
             from pan_gym.data.collect import committed_episodes
 

@@ -6,7 +6,7 @@ PAN's own design (the reference of every claim) is the run ``pan``.
 
 | claim       | PAN (reference)               | variants                                                          |
 |-------------|-------------------------------|-------------------------------------------------------------------|
-| supervision | generative (flow matching)    | latent: JEPA-style latent matching, decoder on stop-gradient ŝ    |
+| supervision | generative (flow matching)    | latent: JEPA-style latent matching, then the decoder on frozen ŝ  |
 | noise       | σ_B = σ_A + ½                 | + ¼, + 1 (no overlap), no window (last-frame chaining)            |
 | language    | pretrained MiniLM (frozen)    | the same architecture at random init, trained                     |
 | history     | 10 rounds                     | 1 round (ŝ_k still re-enters), 1 round without the ŝ slot         |
@@ -56,7 +56,13 @@ def _v(claim: str, name: str, label: str, config: str = "", pan: bool = False) -
 CLAIMS: dict[str, tuple[Variant, ...]] = {
     "supervision": (
         _v("supervision", "generative", "generative (PAN)", "backbone.supervision=generative", pan=True),
-        _v("supervision", "latent", "latent matching (JEPA-style)", "backbone.supervision=latent"),
+        Variant(  # h, f by latent matching (budget steps), then the decoder on their frozen ŝ (budget steps)
+            "supervision",
+            "latent",
+            "latent matching (JEPA-style), then the decoder",
+            "backbone.supervision=latent",
+            stages=("dynamics", "render"),
+        ),
     ),
     "noise": (
         _v(

@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 
 
 def glp_loss(
-    model: PanWorldModel, batch: dict, generator: torch.Generator | None = None
+    model: PanWorldModel, batch: dict, generator: torch.Generator | None = None, render: bool = True
 ) -> dict[str, torch.Tensor]:
-    """See ``PanWorldModel.loss``."""
+    """See ``PanWorldModel.loss``. ``render=False`` (latent supervision only) stops after the latent-matching terms:
+    the decoder and reward head are not run (the ``dynamics`` training stage)."""
     first, frames, actions = (
         batch["first_frame"].to(model.device),
         batch["frames"].to(model.device),
@@ -57,6 +58,10 @@ def glp_loss(
     if latent_mode:  # h, f learn from latent matching only; g and the reward head read a stop-gradient ŝ
         out.update(latent_losses(model.latent_head(s_hat), tokens[:, 1:], tokens))
         s_hat = s_hat.detach()
+        if not render:
+            return _finite(out, out["latent"] + model.cfg.backbone.latent_var_weight * out["variance"])
+    elif not render:
+        raise ValueError("render=False needs backbone.supervision=latent (nothing else would train h and f)")
 
     # one Swin-DPM window per sample: chunks k (A) and k+1 (B), conditioned on the frame before k
     with torch.no_grad():
@@ -126,6 +131,11 @@ def glp_loss(
         term = F.binary_cross_entropy_with_logits(logit, batch["terminated"].to(logit).flatten())
         out["reward"] = rew + term
         loss = loss + model.cfg.reward.loss_weight * out["reward"]
+    return _finite(out, loss)
+
+
+def _finite(out: dict[str, torch.Tensor], loss: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``out`` with ``loss`` added; FloatingPointError naming every term when the loss is not finite."""
     if not torch.isfinite(loss.detach()):
         raise FloatingPointError(f"non-finite loss: { {k: float(v.detach()) for k, v in out.items()} }")
     out["loss"] = loss

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-STAGES = ("vae", "decoder", "joint", "reward")
+STAGES = ("vae", "decoder", "joint", "reward", "dynamics", "render")
 
 
 @dataclass
@@ -23,7 +23,9 @@ class TrainArgs:
     """dataset directory written by ``pan-gym collect`` (several: ``DIR1,DIR2``, pooled), or ``synthetic:N`` (N toy
     items, for smoke tests)"""
     stage: str = "joint"
-    """vae | decoder (PAN stage 1: the DiT on action text alone) | joint (PAN stage 2) | reward (head only)"""
+    """vae | decoder (PAN stage 1: the DiT on action text alone) | joint (PAN stage 2) | reward (head only) |
+    dynamics (h, f by latent matching alone; ``backbone.supervision=latent``) | render (decoder + reward head on
+    the frozen backbone's ŝ)"""
     steps: int = 100
     """optimizer steps to reach (a resumed run continues up to this total)"""
     out: str = "runs/train"

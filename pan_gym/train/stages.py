@@ -6,11 +6,16 @@
 | `decoder` | `model.decoder` (+ `model.text` if it is trainable)     | flow matching, state tokens zeroed (PAN 1) |
 | `joint`   | everything the config does not freeze, except `latent`  | flow matching + reward head (PAN stage 2)  |
 | `reward`  | `model.reward_head`                                      | reward MSE + termination BCE               |
+| `dynamics`| `encoder`, `backbone`, `latent_head` (+ `text`)          | latent matching + variance (no decoder)    |
+| `render`  | `model.decoder`, `model.reward_head`                     | flow matching + reward on frozen h, f's ŝ  |
 
 Parameters the config freezes (a pretrained MiniLM, the paper's backbone) never train; modules with no trainable
 parameter are put in eval mode (no dropout, no RNG use), which also keeps resumed runs bit-identical.
 ``decoder`` is PAN's stage 1: the DiT learns Causal Swin-DPM denoising from the action text alone; the backbone is
 not run and its state tokens are zeros (``state_free``), so the zero-initialised state stream starts from zero.
+``dynamics`` then ``render`` is the sequential latent-matching plan (issue 11): h and f learn from
+``‖P(ŝ_{t+1}) − sg(h(o_{t+1}))‖²`` alone (the decoder is not run), then the decoder learns to render the frozen
+backbone's predicted states.
 
 Example:
     >>> from pan_gym.model.glp import PanWorldModel
@@ -27,10 +32,17 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from pan_gym.model.glp_loss import glp_loss
 from pan_gym.train.args import STAGES
 from pan_gym.train.losses import vae_loss
 
-_TRAINS = {"vae": ("latent",), "decoder": ("decoder", "text"), "reward": ("reward_head",)}
+_TRAINS = {
+    "vae": ("latent",),
+    "decoder": ("decoder", "text"),
+    "reward": ("reward_head",),
+    "dynamics": ("encoder", "backbone", "latent_head", "text"),
+    "render": ("decoder", "reward_head"),
+}
 
 
 def select_trainable(model: nn.Module, stage: str) -> list[nn.Parameter]:
@@ -94,7 +106,13 @@ class StageLoss(nn.Module):
             with state_free(m):
                 out = m.loss(batch, generator)
             return {"loss": out["flow"], "flow": out["flow"].detach()}
+        if self.stage == "dynamics":  # h, f by latent matching alone; the decoder is not run
+            out = glp_loss(m, batch, generator, render=False)
+            return {k: (v if k == "loss" else v.detach()) for k, v in out.items()}
         out = m.loss(batch, generator)
+        if self.stage == "render":  # h and f are frozen: only the decoder's and reward head's terms train
+            loss = out["flow"] + (m.cfg.reward.loss_weight * out["reward"] if "reward" in out else 0.0)
+            return {"loss": loss, **{k: v.detach() for k, v in out.items() if k in ("flow", "reward")}}
         if self.stage == "reward":
             if "reward" not in out:
                 raise ValueError("the reward stage needs `rewards`, `terminated` and `mission` in the data")

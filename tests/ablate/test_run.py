@@ -38,9 +38,11 @@ def ablation(data, tmp_path_factory):
 def test_ablate_trains_scores_and_reports_two_variants(ablation):
     out, output = ablation
     assert "pan: supervision/generative" in output and "latent: supervision/latent" in output
-    for run in ("pan", "latent"):
-        assert (out / "runs" / run / "seed-0" / "final" / "config.json").is_file()
+    finals = {"pan": "final", "latent": "1-render/final"}  # latent: dynamics, then render on the frozen ŝ
+    for run, final in finals.items():
+        assert (out / "runs" / run / "seed-0" / final / "config.json").is_file()
         assert (out / "runs" / run / "seed-0" / "eval" / "report.md").is_file()
+    assert (out / "runs" / "latent" / "seed-0" / "0-dynamics" / "final" / "config.json").is_file()
     md = (out / "ablations.md").read_text()
     assert "## supervision" in md and "| step-wise, agent, heldout phrasing" in md
     assert "whole grid right after 5 action(s)" in md and "consistency over 5 actions" in md
@@ -49,9 +51,9 @@ def test_ablate_trains_scores_and_reports_two_variants(ablation):
     rec = json.loads((out / "ablations.json").read_text())["claims"]["supervision"]
     assert set(rec["variants"]) == {"generative", "latent"}
     assert rec["variants"]["latent"]["stepwise/agent/train"]["method"] == "wilson"
-    latent_cfg = json.loads((out / "runs" / "latent" / "seed-0" / "final" / "config.json").read_text())[
-        "config"
-    ]
+    latent_cfg = json.loads(
+        (out / "runs" / "latent" / "seed-0" / "1-render" / "final" / "config.json").read_text()
+    )["config"]
     assert latent_cfg["backbone"]["supervision"] == "latent" and latent_cfg["frames_per_chunk"] == 1
 
 

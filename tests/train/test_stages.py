@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from pan_gym.config import VAEConfig, preset
+from pan_gym.config import VAEConfig, apply_overrides, preset
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.train import TrainArgs, train
 from pan_gym.train.data import SyntheticWindows
@@ -60,3 +61,25 @@ def test_decoder_stage_sees_zero_states():
     with state_free(model):
         pass
     assert "forward_train" not in model.backbone.__dict__  # the patch is undone
+
+
+def test_dynamics_then_render_is_the_sequential_latent_plan(tmp_path):
+    start = tmp_path / "start"
+    torch.manual_seed(0)
+    cfg = apply_overrides(preset("tiny"), "backbone.supervision=latent")
+    PanWorldModel.from_config(cfg).save_pretrained(start)
+    w0 = weights(start)
+    dyn = _run(tmp_path, "dynamics", str(start))
+    changed = _changed(w0, weights(dyn))
+    assert {"encoder", "backbone", "latent_head"} <= changed and not changed & {"decoder", "reward_head"}
+    render = _run(tmp_path, "render", str(dyn))
+    assert _changed(weights(dyn), weights(render)) == {"decoder", "reward_head"}
+
+
+def test_dynamics_stage_refuses_generative_supervision():
+    model = PanWorldModel.from_preset("tiny")
+    select_trainable(model, "dynamics")
+    item = SyntheticWindows(2, window=2, frames_per_chunk=2)[0]
+    batch = {k: (v[None] if torch.is_tensor(v) else [v]) for k, v in item.items()}
+    with pytest.raises(ValueError, match="supervision=latent"):
+        StageLoss(model, "dynamics")(batch, torch.Generator().manual_seed(0))
