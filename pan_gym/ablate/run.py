@@ -215,14 +215,18 @@ def run_ablation(args: AblateArgs) -> Path:
 
 
 def describe(args: AblateArgs) -> str:
-    """One line per run: what it trains (for ``--dry-run``)."""
-    what = f"scores {args.model} with" if args.model is not None else "stages {stages} | --config"
-    return "\n".join(
-        f"{r.key}: {', '.join(v.claim + '/' + v.name for v in r.variants)} | "
-        + what.format(stages="+".join(r.stages))
-        + f" {join(r.config)!r}"
-        for r in planned_runs(args)
-    )
+    """One line per run: what it trains, or with what it scores ``--model`` (for ``--dry-run``)."""
+    lines = []
+    for r in planned_runs(args):
+        how = (
+            f"scores {args.model} with"
+            if args.model is not None
+            else f"stages {'+'.join(r.stages)} | --config"
+        )
+        lines.append(
+            f"{r.key}: {', '.join(v.claim + '/' + v.name for v in r.variants)} | {how} {join(r.config)!r}"
+        )
+    return "\n".join(lines)
 
 
 def _say(msg: str) -> None:
