@@ -230,9 +230,8 @@ def write(out: Path, args: Any, runs: list[Run], scored: dict[str, list[dict[str
     lines = _header(args, runs)
     record: dict[str, Any] = {"args": asdict(args), "claims": {}}
     for claim in args.claims:
-        shown = [
-            v for v in CLAIMS[claim] if v.name in by_variant
-        ]  # --model: the inference-time variants only
+        # with --model, only the inference-time variants were scored
+        shown = [v for v in CLAIMS[claim] if v.name in by_variant]
         arms = [(v, estimates(scored[by_variant[v.name]])) for v in shown]
         head = ["figure", *(f"{v.label} `{v.name}`" for v, _ in arms)] + ([COPY_LABEL] if copy else [])
         lines += [

@@ -34,7 +34,10 @@ Policy = Callable[[World, np.random.Generator], str]
 FORWARD_BIAS: dict[str, float] = {"move forward": 4.0, "move forward {n} steps": 2.0, "turn {side}": 3.0}
 # Multi-cell bias: walking to and picking up objects dominates; turns and steps keep poses varied.
 MACRO_BIAS: dict[str, float] = {
-    "go to the {color} {obj}": 4.0, "pick up the {color} {obj}": 4.0, "drop it": 4.0, "turn {side}": 2.0
+    "go to the {color} {obj}": 4.0,
+    "pick up the {color} {obj}": 4.0,
+    "drop it": 4.0,
+    "turn {side}": 2.0,
 }
 
 

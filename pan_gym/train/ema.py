@@ -66,9 +66,8 @@ def export_model(checkpoint: str | Path, out: str | Path, ema: bool = True) -> P
     from pan_gym.model.glp import PanWorldModel
 
     checkpoint = Path(checkpoint)
-    model = PanWorldModel.from_pretrained(
-        checkpoint / "model"
-    )  # io.CheckpointError when missing or corrupted
+    # io.CheckpointError when missing or corrupted
+    model = PanWorldModel.from_pretrained(checkpoint / "model")
     if ema:
         state = torch.load(checkpoint / "train_state.pt", weights_only=True)
         if "ema" not in state:

@@ -106,13 +106,9 @@ class StageLoss(nn.Module):
             with state_free(m):
                 out = m.loss(batch, generator)
             return {"loss": out["flow"], "flow": out["flow"].detach()}
-        if self.stage == "dynamics":  # h, f by latent matching alone; the decoder is not run
-            out = glp_loss(m, batch, generator, render=False)
-            return {k: (v if k == "loss" else v.detach()) for k, v in out.items()}
-        out = m.loss(batch, generator)
-        if self.stage == "render":  # h and f are frozen: only the decoder's and reward head's terms train
-            loss = out["flow"] + (m.cfg.reward.loss_weight * out["reward"] if "reward" in out else 0.0)
-            return {"loss": loss, **{k: v.detach() for k, v in out.items() if k in ("flow", "reward")}}
+        # dynamics: h, f by latent matching alone, the decoder not run; render: the full loss, of which only the
+        # decoder's and reward head's terms reach trainable parameters (h, f are frozen)
+        out = glp_loss(m, batch, generator, render=self.stage != "dynamics")
         if self.stage == "reward":
             if "reward" not in out:
                 raise ValueError("the reward stage needs `rewards`, `terminated` and `mission` in the data")
