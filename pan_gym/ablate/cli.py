@@ -40,7 +40,7 @@ def register(app: Any) -> None:
             str | None,
             typer.Option(
                 help="A trained model: train nothing, score it under each inference-time variant "
-                "(noise offset, window, history cap)."
+                "(noise offset, window, history cap, decoder state)."
             ),
         ] = None,
         out: Annotated[

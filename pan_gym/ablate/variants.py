@@ -10,6 +10,7 @@ PAN's own design (the reference of every claim) is the run ``pan``.
 | noise       | σ_B = σ_A + ½                 | + ¼, + 1 (no overlap), no window (last-frame chaining)            |
 | language    | pretrained MiniLM (frozen)    | the same architecture at random init, trained                     |
 | history     | 10 rounds                     | 1 round (ŝ_k still re-enters), 1 round without the ŝ slot         |
+| state       | the decoder is given ŝ        | ŝ = 0: the decoder renders from the text and previous frame alone |
 
 Example:
     >>> [v.name for v in CLAIMS["noise"]]
@@ -101,6 +102,15 @@ CLAIMS: dict[str, tuple[Variant, ...]] = {
             "backbone.max_rounds=1,backbone.enhanced_state=false",
         ),
     ),
+    "state": (
+        _v("state", "with-state", "decoder given ŝ (PAN)", "decoder.use_state=true", pan=True),
+        _v(
+            "state",
+            "no-state",
+            "decoder given ŝ = 0 (text and previous frame only)",
+            "decoder.use_state=false",
+        ),
+    ),
 }
 
 QUESTIONS: dict[str, str] = {
@@ -111,6 +121,8 @@ QUESTIONS: dict[str, str] = {
     "language": "Does the pretrained sentence encoder's language prior help, against the same architecture trained "
     "from scratch (seen and held-out phrasings)?",
     "history": "Does the backbone's history (10 rounds) carry what one frame cannot show, against 1 round?",
+    "state": "Does the decoder render what the backbone predicts (PAN's GLP: ŝ carries the next world state), or "
+    "does it work from the action text and the previous frame alone (ŝ replaced by zeros)?",
 }
 
 
@@ -148,7 +160,9 @@ def variant(name: str) -> Variant:
     raise ValueError(f"unknown variant {name!r}; variants: {known}")
 
 
-INFERENCE_KEYS = frozenset({"diffusion.noise_offset", "diffusion.window", "backbone.max_rounds"})
+INFERENCE_KEYS = frozenset(
+    {"diffusion.noise_offset", "diffusion.window", "backbone.max_rounds", "decoder.use_state"}
+)
 """Config fields that act at inference alone: a trained model can be run with them changed (``pan-gym ablate
 --model``). The others (supervision, text encoder, ``enhanced_state``) change what is trained."""
 

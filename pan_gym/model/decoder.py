@@ -177,10 +177,21 @@ class Decoder(nn.Module):
             nn.init.zeros_(self.frame_cond[-1].weight)
             nn.init.zeros_(self.frame_cond[-1].bias)
             self.dit.condition_embedder.time_embedder.register_forward_hook(self._add_frame_bias)
+        self.abs_pos = None
+        if cfg.abs_pos_grid > 0:
+            self.abs_pos = nn.Parameter(torch.zeros(inner, cfg.abs_pos_grid, cfg.abs_pos_grid))  # (D, n, n)
+            self.dit.patch_embedding.register_forward_hook(self._add_abs_pos)
 
     def _add_frame_bias(self, module, inputs, temb: torch.Tensor) -> torch.Tensor:
         bias = self._ctx.frame_bias
         return temb if bias is None else temb + bias.to(temb.dtype)  # (B, F, inner)
+
+    def _add_abs_pos(self, module, inputs, tokens: torch.Tensor) -> torch.Tensor:
+        """tokens (B, D, F, h, w) + the position table (D, h, w), the same for every frame."""
+        h, w = tokens.shape[-2:]
+        if h > self.abs_pos.shape[1] or w > self.abs_pos.shape[2]:
+            raise ValueError(f"a {h}×{w} token grid exceeds decoder.abs_pos_grid={self.abs_pos.shape[1]}")
+        return tokens + self.abs_pos[:, None, :h, :w].to(tokens.dtype)
 
     def _masks(self, conds: list[ChunkCondition], frames: int, hw_tokens: int, device) -> None:
         """Fill the shared context: self-attention mask, per-chunk text and state masks, frame biases."""

@@ -191,16 +191,25 @@ class PanWorldModel(nn.Module):
         """Load a directory written by ``save_pretrained`` (local paths only); raises ``io.CheckpointError``.
 
         ``overrides`` change the saved config first (``apply_overrides``, e.g. ``diffusion.sampler_steps=4``); ones
-        that change the weights' shapes raise ``io.CheckpointError``."""
+        that change the weights' shapes raise ``io.CheckpointError``; ones that add a module (e.g.
+        ``decoder.abs_pos_grid=8``) keep its initialisation while every saved weight loads as saved."""
         raw = io.read_config(directory)
         try:
-            cfg = PanConfig.from_dict(raw)
+            saved_cfg = PanConfig.from_dict(raw)
         except (TypeError, ValueError) as e:
             raise io.CheckpointError(f"{Path(directory) / io.CONFIG_NAME}: invalid config ({e})") from None
-        if overrides:
-            cfg = apply_overrides(cfg, overrides)  # an unknown key raises ValueError
+        cfg = apply_overrides(saved_cfg, overrides) if overrides else saved_cfg  # an unknown key: ValueError
         model = cls(cfg)
-        tensors = io.read_weights(directory, model._persistent_state())
+        expected = model._persistent_state()
+        try:
+            tensors = io.read_weights(directory, expected)
+        except io.CheckpointError:
+            if cfg == saved_cfg:
+                raise
+            # an override that adds modules: the file must fit the model it was written for; the new ones keep
+            # their initialisation
+            saved = cls(saved_cfg)._persistent_state()
+            tensors = io.read_weights(directory, {k: v for k, v in expected.items() if k in saved})
         model.load_state_dict(tensors, strict=False)
         model.eval()
         return model.to(device) if device is not None else model
@@ -242,8 +251,12 @@ class PanWorldModel(nn.Module):
             raise RuntimeError("the backbone produced non-finite values (NaN/inf) in the predicted state")
         dec_text, dec_mask = (text, mask) if self.decoder_text is None else self.decoder_text(list(actions))
         state.s_hat, state.vis, state.steps = s_hat, None, state.steps + 1
-        state.pending = ChunkCondition(dec_text, dec_mask, s_hat)
+        state.pending = ChunkCondition(dec_text, dec_mask, self.decoder_state(s_hat))
         return s_hat
+
+    def decoder_state(self, s_hat: torch.Tensor) -> torch.Tensor:
+        """ŝ (…, Q, D) as the decoder is given it: itself, or zeros when ``decoder.use_state`` is off."""
+        return s_hat if self.cfg.decoder.use_state else torch.zeros_like(s_hat)
 
     def _velocity(self, x: torch.Tensor, sigma: torch.Tensor, conds: list[ChunkCondition]) -> torch.Tensor:
         """The sampler's velocity at per-frame σ (B, F), with classifier-free guidance when its scale is not 1."""

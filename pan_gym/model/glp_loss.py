@@ -104,7 +104,8 @@ def glp_loss(
     if model.decoder_text is not None:
         dtext, dmask = (x.unflatten(0, (b, n)) for x in model.decoder_text(flat))
     chunks = (k, kb) if window else (k,)
-    conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], s_hat[ar, i]).dropped(drop) for i in chunks]
+    dstate = model.decoder_state(s_hat)
+    conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], dstate[ar, i]).dropped(drop) for i in chunks]
     pred = model.decoder(x, sigma, conds)  # v̂ = ε − x̂_0, or x̂_0 itself (``prediction``)
     target = x0 if dcfg.prediction == "x0" else velocity_target(x0, eps)
     err = (pred - target).pow(2).mean(1)  # (B, F, h, w)

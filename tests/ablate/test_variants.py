@@ -18,7 +18,13 @@ def test_every_claim_has_one_pan_reference_and_unique_names():
 def test_small_preset_shares_pans_run_across_claims():
     runs = resolve(list(CLAIMS))
     assert runs[0].key == "pan"
-    assert {v.name for v in runs[0].variants} == {"generative", "offset-0.5", "minilm", "rounds-10"}
+    assert {v.name for v in runs[0].variants} == {
+        "generative",
+        "offset-0.5",
+        "minilm",
+        "rounds-10",
+        "with-state",
+    }
     assert [r.key for r in runs[1:]] == [
         "latent",
         "offset-0.25",
@@ -27,12 +33,14 @@ def test_small_preset_shares_pans_run_across_claims():
         "minilm-random",
         "rounds-1",
         "rounds-1-no-state",
+        "no-state",
     ]
     cfg = {r.key: apply_overrides(preset("small"), r.config) for r in runs}
     assert cfg["pan"] == apply_overrides(preset("small"), BASE_CONFIG)
     assert cfg["latent"].backbone.supervision == "latent" and not cfg["no-window"].diffusion.window
     assert cfg["offset-0.25"].diffusion.noise_offset == 0.25 and cfg["rounds-1"].backbone.max_rounds == 1
     assert cfg["minilm-random"].text.kind == "minilm-random" and cfg["pan"].frames_per_chunk == 1
+    assert cfg["pan"].decoder.use_state and not cfg["no-state"].decoder.use_state
 
 
 def test_every_variant_builds_a_tiny_model():

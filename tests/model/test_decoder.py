@@ -1,5 +1,6 @@
 import copy
 
+import pytest
 import torch
 from diffusers.models.transformers.transformer_skyreels_v2 import SkyReelsV2AttnProcessor
 
@@ -7,10 +8,10 @@ from pan_gym.config import preset
 from pan_gym.model.decoder import ChunkCondition, Decoder
 
 
-def _decoder(adaln=True, seed=0):
+def _decoder(adaln=True, seed=0, abs_pos_grid=0):
     torch.manual_seed(seed)
     cfg = preset("tiny").decoder
-    cfg.adaln_action = adaln
+    cfg.adaln_action, cfg.abs_pos_grid = adaln, abs_pos_grid
     return Decoder(cfg, latent_channels=3, text_dim=32, state_dim=32, frames_per_chunk=2).eval()
 
 
@@ -74,3 +75,18 @@ def test_each_chunk_reads_its_own_action():
         v_swapped_b = g(x, sigma, [a, a])
     assert torch.equal(v[:, :, :3], v_swapped_b[:, :, :3])  # chunk A and the conditioning frame read action A
     assert not torch.allclose(v[:, :, 3:], v_swapped_b[:, :, 3:])
+
+
+def test_absolute_positions_start_as_a_no_op_then_change_the_output():
+    plain, g = _decoder(seed=0), _decoder(seed=0, abs_pos_grid=16)
+    x, sigma = torch.randn(1, 3, 3, 64, 64), torch.full((1, 3), 0.5)
+    with torch.no_grad():
+        assert torch.equal(plain(x, sigma, [_cond(b=1)]), g(x, sigma, [_cond(b=1)]))
+        torch.nn.init.normal_(g.abs_pos, std=1.0)
+        assert not torch.allclose(plain(x, sigma, [_cond(b=1)]), g(x, sigma, [_cond(b=1)]))
+
+
+def test_absolute_position_grid_smaller_than_the_tokens_is_refused():
+    g = _decoder(abs_pos_grid=2)
+    with pytest.raises(ValueError, match="abs_pos_grid"):
+        g(torch.zeros(1, 3, 3, 64, 64), torch.full((1, 3), 0.5), [_cond(b=1)])

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from pan_gym.config import PanConfig, preset
+from pan_gym.config import PanConfig, apply_overrides, preset
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.model.io import CheckpointError
 
@@ -79,6 +79,16 @@ def test_save_load_gives_identical_outputs(tmp_path, tiny_model):
         outs.append(m.step(s, ["pick up the blue key"], torch.Generator().manual_seed(3)))
     assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])
     assert {p.name for p in (tmp_path / "m").iterdir()} == {"config.json", "model.safetensors"}
+
+
+def test_an_override_may_add_a_module_but_not_change_a_saved_weight(tmp_path, tiny_model):
+    d = tiny_model.save_pretrained(tmp_path / "m")
+    grown = PanWorldModel.from_pretrained(d, overrides="decoder.abs_pos_grid=16")
+    assert torch.equal(grown.decoder.abs_pos, torch.zeros_like(grown.decoder.abs_pos))  # new: its zero init
+    saved = tiny_model.state_dict()
+    assert all(torch.equal(v, saved[k]) for k, v in grown.state_dict().items() if k != "decoder.abs_pos")
+    with pytest.raises(CheckpointError, match="shapes do not match"):
+        PanWorldModel.from_pretrained(d, overrides="backbone.num_queries=8")
 
 
 def test_corrupted_and_mismatched_checkpoints_name_the_file(tmp_path, tiny_model):
@@ -175,3 +185,22 @@ def test_x0_prediction_trains_and_samples():
         x0_hat = model.decoder(x, sigma, [state.pending])
         v = model._velocity(x, sigma, [state.pending])
     assert torch.allclose(x - 0.5 * v, x0_hat, atol=1e-5)
+
+
+@pytest.mark.parametrize("use_state", [True, False])
+def test_use_state_off_cuts_the_decoder_off_the_backbone(use_state):
+    torch.manual_seed(0)
+    cfg = apply_overrides(preset("tiny"), f"decoder.use_state={str(use_state).lower()}")
+    model = PanWorldModel.from_config(cfg).eval()
+    for sa in model.decoder.state_attn:  # a trained state stream (its zero init would hide ŝ either way)
+        torch.nn.init.normal_(sa.to_out.weight, std=0.1)
+    frame = torch.randint(
+        0, 256, (1, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    frames = []
+    for _ in range(2):
+        state = model.start(frame)
+        frames.append(model.step(state, ["turn left"], torch.Generator().manual_seed(1))[1])
+        with torch.no_grad():
+            model.backbone.queries.add_(1.0)  # another backbone, hence another ŝ
+    assert torch.equal(frames[0], frames[1]) is not use_state
