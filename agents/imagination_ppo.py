@@ -34,13 +34,20 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
 COLORS = ("red", "green", "blue", "purple", "yellow", "grey")
 OBJECTS = ("ball", "box", "key")
-MENU = (
-    "turn left",
-    "turn right",
-    "move forward",
-    *(f"go to the {c} {o}" for c in COLORS for o in OBJECTS),
-    *(f"pick up the {c} {o}" for c in COLORS for o in OBJECTS),
-)
+PICK_UP = tuple(f"pick up the {c} {o}" for c in COLORS for o in OBJECTS)
+MENUS = {
+    "all": (
+        "turn left",
+        "turn right",
+        "move forward",
+        *(f"go to the {c} {o}" for c in COLORS for o in OBJECTS),
+        *PICK_UP,
+    ),
+    # one primitive step per action, plus "pick up the X" (a single pickup when X is in front): the walk is the
+    # policy's to learn, which keeps PPO off the multi-cell "go to" the default model cannot imagine (issue 7)
+    "walk": ("turn left", "turn right", "move forward", *PICK_UP),
+}
+MENU = MENUS["all"]
 # mission bag of words: BabyAI GoTo / PickUp / PutNext missions and their location words
 VOCAB = (*COLORS, *OBJECTS, "go", "pick", "put", "next", "left", "right", "front", "behind", "door")
 
@@ -55,6 +62,8 @@ class Args:
     """the world (start states, and the real world for evaluation)"""
     levels: tuple[str, ...] = ("BabyAI-GoToLocal-v0", "BabyAI-PickupLoc-v0")
     """BabyAI levels (comma-separated on the command line): GoTo and PickUp missions"""
+    menu: str = "all"
+    """the action menu: all (turns, forward, go to / pick up any object) or walk (turns, forward, pick up)"""
     obs: str = "frames"
     """policy input: frames (the last imagined frame, CNN) or state (the predicted latent ŝ, latent-only)"""
     total_timesteps: int = 20_000
@@ -221,7 +230,7 @@ def imagination_env(args: Args) -> VecEnv:
         latent_only=args.obs == "state",
         max_episode_steps=args.max_episode_steps,
     )
-    sb3 = SB3VecEnv(vec, MENU, obs="last_frame" if args.obs == "frames" else "state")
+    sb3 = SB3VecEnv(vec, MENUS[args.menu], obs="last_frame" if args.obs == "frames" else "state")
     sb3.seed(args.seed)
     state_shape = vec.single_observation_space["state"].shape if args.obs == "state" else None
     return MissionObs(sb3, state_shape)
@@ -230,7 +239,7 @@ def imagination_env(args: Args) -> VecEnv:
 def real_env(args: Args) -> VecEnv:
     def make(i: int):
         def thunk():
-            env = WorldEnv(make_world(args), MENU, args.obs, args.model, args.max_episode_steps)
+            env = WorldEnv(make_world(args), MENUS[args.menu], args.obs, args.model, args.max_episode_steps)
             env.reset(seed=args.seed + i)
             return env
 
@@ -265,7 +274,7 @@ def evaluate_real(policy, args: Args) -> dict[str, float]:
     """Success rate and mean length of ``policy`` in the real world on evaluation seeds (deterministic actions)."""
     from pan_gym.eval.starts import eval_seeds
 
-    env = WorldEnv(make_world(args), MENU, args.obs, args.model, args.max_episode_steps)
+    env = WorldEnv(make_world(args), MENUS[args.menu], args.obs, args.model, args.max_episode_steps)
     wins, lengths = [], []
     for seed in eval_seeds(args.eval_episodes):
         obs, _ = env.reset(seed=seed, options={"world_seed": seed})
@@ -283,6 +292,8 @@ def main(args: Args) -> dict[str, Any]:
     """Train in imagination (and in the real world when ``args.real``); evaluate both in the real world."""
     if args.obs not in ("frames", "state"):
         raise ValueError(f"obs must be 'frames' or 'state', got {args.obs!r}")
+    if args.menu not in MENUS:
+        raise ValueError(f"menu must be one of {', '.join(MENUS)}, got {args.menu!r}")
     torch.set_num_threads(args.threads)
     results: dict[str, Any] = {"args": asdict(args)}
     if not (args.imagination or args.real):

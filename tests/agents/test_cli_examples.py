@@ -96,13 +96,16 @@ def test_examples_run(script, argv, expect, tmp_path, monkeypatch, capsys):
 
 
 def test_imagination_ppo_pieces():
-    from agents.imagination_ppo import MENU, VOCAB, Args, TrainSeeds, main, mission_vector
+    from agents.imagination_ppo import MENU, MENUS, VOCAB, Args, TrainSeeds, main, mission_vector
     from pan_gym.worlds import make_world
 
     v = mission_vector("pick up the red ball on your left")
     assert v.shape == (len(VOCAB),) and {VOCAB[i] for i in v.nonzero()[0]} == {"pick", "red", "ball", "left"}
     assert len(MENU) == 39 and len(set(MENU)) == 39
+    assert set(MENUS["walk"]) < set(MENU) and not any(a.startswith("go to") for a in MENUS["walk"])
     world = TrainSeeds(make_world("babyai"))
     assert world.reset(seed=1_000_002)[1]["mission"] == make_world("babyai").reset(seed=2)[1]["mission"]
     with pytest.raises(ValueError, match="nothing to train"):
         main(Args(imagination=False, real=False))
+    with pytest.raises(ValueError, match="menu must be one of all, walk"):
+        main(Args(menu="primitive"))
