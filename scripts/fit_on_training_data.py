@@ -1,0 +1,53 @@
+"""Does a model fit its own training data? Whole-grid exactness of one imagined step, per action template, on
+transitions drawn from a collected dataset (the true previous frame in, the action as phrased in the data).
+
+A template that fails here fails to fit, not to generalise (compare `pan-gym eval`, which uses unseen start states).
+
+    PYTHONPATH=. python scripts/fit_on_training_data.py pan_gym/assets/models/babyai-small /work/data/babyai-macro
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+import torch
+
+from pan_gym.data.dataset import load_dataset
+from pan_gym.eval.metrics import TileBook
+from pan_gym.eval.simulators import ModelImaginer
+from pan_gym.model.glp import PanWorldModel
+from pan_gym.worlds import make_world
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("model", help="model directory")
+    p.add_argument("data", help="dataset directory written by `pan-gym collect`")
+    p.add_argument("--per-template", type=int, default=24, help="transitions per template (at most)")
+    p.add_argument("--stride", type=int, default=7, help="take every STRIDE-th transition of the dataset")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    model = PanWorldModel.from_pretrained(args.model).eval()
+    world = make_world("babyai")
+    book, imaginer = TileBook(world.tiles()), ModelImaginer(model, seed=0)
+    right, seen = Counter(), Counter()
+    data = load_dataset(args.data, window=1)
+    for i in range(0, len(data), args.stride):
+        item = data[i]
+        template = world.action_template(item["canonical_actions"][0])
+        if seen[template] >= args.per_template:
+            continue
+        imaginer.start(item["first_frame"].numpy()[None])
+        with torch.autocast("cpu", torch.bfloat16):
+            imagined = imaginer.step([item["actions"][0]])[0, -1]  # (H, W, 3)
+        true = item["frames"][0, -1].numpy()
+        right[template] += bool((book.read(imagined) == book.read(true)).all())
+        seen[template] += 1
+    for template in sorted(seen):
+        print(f"{template:45s} {right[template]:3d} / {seen[template]:3d}")
+
+
+if __name__ == "__main__":
+    main()
