@@ -120,7 +120,8 @@ class DecoderConfig:
     cross_attn_norm: bool = True
     adaln_action: bool = True  # also add the pooled action+state to the per-frame adaLN embedding (zero-init)
     # > 0: a learned absolute position per token of an (n × n) token grid, added after the patch embedding
-    # (zero-init; off in the paper preset: Wan's DiT has 3D RoPE alone, which gives relative positions only)
+    # (zero-init; off by default: Wan's DiT has 3D RoPE alone, which gives relative positions only; fine-tuning the
+    # default BabyAI model with it did not teach "go to", see its model card)
     abs_pos_grid: int = 0
     # False (probe, issue 11): the decoder is given ŝ = 0, so it renders from the action text and the previous frame
     # alone (a text-conditioned video model; the backbone then learns from the reward head only)
