@@ -7,6 +7,7 @@ Example (a smoke run of a few seconds; real budgets are thousands of steps per v
         --preset tiny --eval-states 2 --eval-rollouts 2 --horizon 5
 
     pan-gym ablate --model pan_gym/assets/models/babyai-small --claims noise,history --out /tmp/abl-inf
+    pan-gym ablate --init pan_gym/assets/models/babyai-small --budget 1000 --data DATA --out /tmp/abl-cont
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def register(app: Any) -> None:
                 "(noise offset, window, history cap, decoder state)."
             ),
         ] = None,
+        init: Annotated[
+            str | None,
+            typer.Option(
+                help="A trained model every run starts from (continued training: --budget more steps per arm, "
+                "each with its switch) instead of a fresh preset."
+            ),
+        ] = None,
         out: Annotated[
             str, typer.Option(help="Output directory: runs/, ablations.md, plots.")
         ] = "runs/ablate",
@@ -75,6 +83,7 @@ def register(app: Any) -> None:
                 data=data,
                 budget=budget,
                 model=model,
+                init=init,
                 out=out,
                 world=world,
                 claims=tuple(claims.split(",")),

@@ -251,6 +251,8 @@ def write(out: Path, args: Any, runs: list[Run], scored: dict[str, list[dict[str
         png = plot_claim(claim, curves, out / f"ablation_{claim}_horizon.png", ylabel)
         if args.model is None:
             setting = f"At {args.budget:,} optimizer steps per variant and {len(args.seeds)} seed(s)"
+            if args.init is not None:
+                setting += f", each continuing from `{args.init}` (trained with PAN's settings)"
         else:
             setting = f"On the trained model `{args.model}`, changed only at inference (it was trained with PAN's setting)"
         text = conclusion(claim, arms, horizon, setting)
@@ -289,6 +291,8 @@ def _header(args: Any, runs: list[Run]) -> list[str]:
             f"`{args.preset}` with `--config {args.config!r}`, batch {args.batch_size}, window {args.window}, "
             f"lr {args.lr}, bf16 {args.bf16}, EMA {args.ema_decay}."
         )
+        if args.init is not None:
+            trained += f" Continued training: every run starts from `{args.init}` (its config, then the run's overrides)."
     return [
         "# Ablations of PAN's design claims (issue 11)",
         "",

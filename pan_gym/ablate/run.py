@@ -51,12 +51,15 @@ class AblateArgs:
     """optimizer steps per variant and seed (every variant gets the same)"""
     model: str | None = None
     """a trained model directory: train nothing, score it under each inference-time variant instead"""
+    init: str | None = None
+    """a trained model directory every run starts from (continued training: ``budget`` more steps per arm, each
+    with its switch; modules a switch adds start from their initialisation) instead of a fresh preset"""
     out: str = "runs/ablate"
     """output directory (runs, evaluations, ablations.md)"""
     world: str = "babyai"
     """the world the data comes from and the variants are scored in"""
     claims: tuple[str, ...] = tuple(CLAIMS)
-    """claims to test: supervision, noise, language, history"""
+    """claims to test: supervision, noise, language, history, state"""
     seeds: tuple[int, ...] = (0,)
     """training seeds; every variant is trained once per seed"""
     preset: str = "small"
@@ -87,12 +90,18 @@ class AblateArgs:
         self.seeds = tuple(int(s) for s in self.seeds)
         if not self.seeds:
             raise ValueError("give at least one seed")
+        if self.model is not None and self.init is not None:
+            raise ValueError(
+                "--model scores a trained model as it is, --init trains on from one: give one of them"
+            )
         if self.model is not None:
             if not (Path(self.model) / "config.json").is_file():
                 raise ValueError(f"--model {self.model!r} is not a model directory (no config.json)")
             if len(self.seeds) != 1:
                 raise ValueError("--model scores one trained model: give one seed (the sampler's)")
             return
+        if self.init is not None and not (Path(self.init) / "config.json").is_file():
+            raise ValueError(f"--init {self.init!r} is not a model directory (no config.json)")
         if self.budget < 1:
             raise ValueError(f"--budget must be >= 1 optimizer step, got {self.budget}")
         if not self.data:
@@ -134,7 +143,7 @@ def train_run(args: AblateArgs, run: Run, seed: int) -> Path:
 
     if args.model is not None:
         return Path(args.model)
-    root, init = run_dir(args, run, seed), None
+    root, init = run_dir(args, run, seed), args.init
     for i, stage in enumerate(run.stages):
         out = root if len(run.stages) == 1 else root / f"{i}-{stage}"
         final = out / "final"
@@ -148,7 +157,7 @@ def train_run(args: AblateArgs, run: Run, seed: int) -> Path:
                 out=str(out),
                 resume=True,
                 init=str(init) if init is not None else None,
-                config=run.config if init is None else "",
+                config=run.config if i == 0 else "",  # later stages keep the earlier stage's config
                 batch_size=args.batch_size,
                 window=args.window,
                 lr=args.lr,

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from pan_gym.ablate.report import error_curve
@@ -145,3 +146,25 @@ def test_model_mode_refuses_claims_that_need_training_and_bad_models(ablation, t
     none = runner.invoke(app, ["ablate", "--budget", "5", "--out", str(tmp_path)])
     assert none.exit_code == 2 and "give --data" in _plain(none.output)
     assert not (tmp_path / "runs").exists()
+
+
+def test_init_mode_continues_every_run_from_a_trained_model(ablation, data, tmp_path):
+    from safetensors.torch import load_file
+
+    trained = ablation[0] / "runs" / "pan" / "seed-0" / "final"
+    args = ["ablate", "--data", str(data), "--out", str(tmp_path), "--init", str(trained), *SMOKE]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    start = load_file(str(trained / "model.safetensors"))
+    dynamics = load_file(
+        str(tmp_path / "runs" / "latent" / "seed-0" / "0-dynamics" / "final" / "model.safetensors")
+    )
+    # the dynamics stage never runs the decoder: its weights are the init's; the latent head is new
+    decoder = [k for k in start if k.startswith("decoder.")]
+    assert decoder and all(torch.equal(dynamics[k], start[k]) for k in decoder)
+    assert any(k.startswith("latent_head.") for k in dynamics) and not any(
+        k.startswith("latent_head.") for k in start
+    )
+    assert "Continued training: every run starts from" in (tmp_path / "ablations.md").read_text()
+    both = CliRunner().invoke(app, [*args, "--model", str(trained)])
+    assert both.exit_code == 2 and "give one of them" in _plain(both.output)
