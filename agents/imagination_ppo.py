@@ -34,18 +34,14 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
 COLORS = ("red", "green", "blue", "purple", "yellow", "grey")
 OBJECTS = ("ball", "box", "key")
+PRIMITIVES = ("turn left", "turn right", "move forward")
+GO_TO = tuple(f"go to the {c} {o}" for c in COLORS for o in OBJECTS)
 PICK_UP = tuple(f"pick up the {c} {o}" for c in COLORS for o in OBJECTS)
 MENUS = {
-    "all": (
-        "turn left",
-        "turn right",
-        "move forward",
-        *(f"go to the {c} {o}" for c in COLORS for o in OBJECTS),
-        *PICK_UP,
-    ),
+    "all": (*PRIMITIVES, *GO_TO, *PICK_UP),
     # one primitive step per action, plus "pick up the X" (a single pickup when X is in front): the walk is the
     # policy's to learn, which keeps PPO off the multi-cell "go to" the default model cannot imagine (issue 7)
-    "walk": ("turn left", "turn right", "move forward", *PICK_UP),
+    "walk": (*PRIMITIVES, *PICK_UP),
 }
 MENU = MENUS["all"]
 # mission bag of words: BabyAI GoTo / PickUp / PutNext missions and their location words

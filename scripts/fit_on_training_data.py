@@ -17,7 +17,7 @@ from collections import Counter
 import torch
 
 from pan_gym.data.dataset import load_dataset
-from pan_gym.eval.metrics import TileBook
+from pan_gym.eval.metrics import TileBook, tile_match
 from pan_gym.eval.simulators import ModelImaginer
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.worlds import make_world
@@ -45,18 +45,17 @@ def main() -> None:
         template = world.action_template(item["canonical_actions"][0])
         if seen[template] >= args.per_template:
             continue
-        imaginer.start(item["first_frame"].numpy()[None])
+        start, true = item["first_frame"].numpy(), item["frames"][0, -1].numpy()  # (H, W, 3) uint8
+        imaginer.start(start[None])
         with torch.autocast("cpu", torch.bfloat16):
-            imagined = imaginer.step([item["actions"][0]])[0, -1]  # (H, W, 3)
-        start, true, imagined = (
-            book.read(f) for f in (item["first_frame"].numpy(), item["frames"][0, -1].numpy(), imagined)
-        )
-        right[template] += bool((imagined == true).all())
+            imagined = imaginer.step([item["actions"][0]])[0, -1]
+        match = tile_match(imagined, true, book)  # (rows, cols) bool
+        right[template] += bool(match.all())
         seen[template] += 1
-        changed = start != true  # (rows, cols) bool
-        if changed.any():
+        moved = ~tile_match(start, true, book)  # the cells the action changes
+        if moved.any():
             changing[template] += 1
-            drawn[template] += bool((imagined[changed] == true[changed]).all())
+            drawn[template] += bool(match[moved].all())
     print(f"{'template':45s} {'whole grid right':>17s} {'changes drawn':>15s}")
     for template in sorted(seen):
         print(
