@@ -114,7 +114,10 @@ def register(app: Any) -> None:
             bool, typer.Option(help="Model planners: step the backbone only (the reward head reads ŝ).")
         ] = True,
         precision: Annotated[
-            str, typer.Option(help="Model planners: fp32 | bf16 (autocast; about 2× faster on this CPU).")
+            str,
+            typer.Option(
+                help="Model planners: fp32 | bf16 (autocast) | bf16-weights (the model cast to bf16; fastest)."
+            ),
         ] = "fp32",
         threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,

@@ -76,6 +76,9 @@ def test_figures_are_positive(suite):
     assert all(v > 0 for k, v in out["threads"][0].items() if k.startswith("threads_"))
     w = out["bf16_weights"]
     assert w["rows"][0]["bf16_weights"] > 0 and w["cem_s"] > 0 and w["state_rel_diff"] >= 0
+    assert (
+        w["decoded_rows"][0]["bf16_weights"] > 0 and w["frame_abs_diff"] >= 0
+    )  # the decoded path runs in bf16
 
 
 def test_cli_bench(tmp_path):

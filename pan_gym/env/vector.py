@@ -33,7 +33,7 @@ from gymnasium.vector.utils import batch_space
 
 from pan_gym.env import spaces as S
 from pan_gym.env.batching import Rollback, cat_rows, layout_key, select_rows
-from pan_gym.env.models import precision_context, resolve_model
+from pan_gym.env.models import resolve_model, with_precision
 from pan_gym.env.rewards import Rewarder, RewardFn
 from pan_gym.env.world_model_env import Obs, check_reset_options, make_world_arg
 from pan_gym.model.backbone import BackboneCache
@@ -80,8 +80,7 @@ class PanWorldModelVectorEnv(VectorEnv):
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
         self.num_envs, self.render_mode, self.latent_only = num_envs, render_mode, latent_only
         self.max_episode_steps = max_episode_steps
-        self.model = resolve_model(model, default_model)
-        self._precision = precision_context(self.model, precision)
+        self.model, self._precision = with_precision(resolve_model(model, default_model), precision)
         self.world = make_world_arg(world)
         self.rewarder = Rewarder(self.model, reward_fn or reward, termination_threshold, goal_threshold)
         cfg, (q, d) = self.model.cfg, self.model.backbone.queries.shape

@@ -28,7 +28,7 @@ import torch
 
 from pan_gym.env import spaces as S
 from pan_gym.env.batching import Rollback
-from pan_gym.env.models import precision_context, resolve_model
+from pan_gym.env.models import resolve_model, with_precision
 from pan_gym.env.rewards import Rewarder, RewardFn
 
 Obs = dict[str, np.ndarray]
@@ -62,7 +62,8 @@ class PanWorldModelEnv(gym.Env[Obs, str]):
         reward: ``"model"`` (learned head, default), ``"goal"`` (latent distance to ``options["goal"]``) or a
             callable ``reward_fn(obs, action, info) -> reward | (reward, terminated)``; ``reward_fn`` is an alias.
         latent_only: step the backbone only (``frames`` has shape (0, H, W, 3)): fast planning.
-        precision: ``"fp32"`` or ``"bf16"`` (autocast for the model's calls: faster on CPUs with bf16 matmuls).
+        precision: ``"fp32"``, ``"bf16"`` (autocast) or ``"bf16-weights"`` (a bf16 copy of the model): see
+            ``pan_gym.env.models.with_precision``.
         render_mode: None or ``"rgb_array"`` (the last frame).
     """
 
@@ -84,8 +85,7 @@ class PanWorldModelEnv(gym.Env[Obs, str]):
     ):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.model = resolve_model(model, default_model)
-        self._precision = precision_context(self.model, precision)
+        self.model, self._precision = with_precision(resolve_model(model, default_model), precision)
         self.world = make_world_arg(world)
         self.rewarder = Rewarder(self.model, reward_fn or reward, termination_threshold, goal_threshold)
         self.latent_only, self.render_mode = latent_only, render_mode

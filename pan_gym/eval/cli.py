@@ -47,6 +47,9 @@ def register(app: Any) -> None:
                 help="Overrides of the model's config, e.g. diffusion.guidance_scale=2,diffusion.sampler_steps=4."
             ),
         ] = "",
+        precision: Annotated[
+            str, typer.Option(help="fp32 | bf16 (autocast) | bf16-weights (the model cast to bf16).")
+        ] = "fp32",
         progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     ) -> None:
         """Score a world model against the true simulator (PAN's benchmark, judged automatically)."""
@@ -64,6 +67,10 @@ def register(app: Any) -> None:
             ) from None
         if not hs or min(hs) < 3:
             raise typer.BadParameter("--horizons needs at least one horizon of 3 or more actions")
+        from pan_gym.env.models import PRECISIONS
+
+        if precision not in PRECISIONS:
+            raise typer.BadParameter(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         cfg = EvalConfig(
             n_states=n_states,
             actions_per_state=actions_per_state,
@@ -76,6 +83,7 @@ def register(app: Any) -> None:
             seed=seed,
             progress=progress,
             model_config=config,
+            precision=precision,
         )
         try:
             load_model(model, world, config)  # fail fast with a clear message (loaded models are cached)

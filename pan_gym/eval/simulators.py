@@ -50,26 +50,31 @@ class Imaginer(Protocol):
 
 
 class ModelImaginer:
-    """A ``PanWorldModel`` as an imaginer; sampling noise from a ``torch.Generator`` seeded once with ``seed``.
+    """A ``PanWorldModel`` as an imaginer; sampling noise from a ``torch.Generator`` seeded once with ``seed``;
+    ``precision`` as the envs take it (``fp32``, ``bf16`` autocast, ``bf16-weights``).
 
     The model sees only the start frame and the actions (open loop): never a true frame after the start.
     """
 
     name = "model"
 
-    def __init__(self, model: Any, seed: int = 0) -> None:
-        self.model = model
+    def __init__(self, model: Any, seed: int = 0, precision: str = "fp32") -> None:
+        from pan_gym.env.models import with_precision
+
+        self.model, self._precision = with_precision(model, precision)
         self.frames_per_action = int(model.cfg.frames_per_chunk)
         self.generator = torch.Generator().manual_seed(seed)
         self._state = None
 
     def start(self, frames: np.ndarray, world_states: Sequence[Any] | None = None) -> None:
-        self._state = self.model.start(torch.from_numpy(np.ascontiguousarray(frames)))
+        with self._precision():
+            self._state = self.model.start(torch.from_numpy(np.ascontiguousarray(frames)))
 
     def step(self, actions: Sequence[str]) -> np.ndarray:
         if self._state is None:
             raise RuntimeError("call start() before step()")
-        _, frames = self.model.step(self._state, list(actions), self.generator)
+        with self._precision():
+            _, frames = self.model.step(self._state, list(actions), self.generator)
         return frames.cpu().numpy()  # (B, T, H, W, 3)
 
 

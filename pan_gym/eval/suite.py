@@ -75,6 +75,8 @@ class EvalConfig:
     """seeds the model's sampling noise and the action draws"""
     model_config: str = ""
     """overrides of the model's config (inference settings, e.g. ``diffusion.guidance_scale=2``)"""
+    precision: str = "fp32"
+    """the model's arithmetic: fp32, bf16 (autocast) or bf16-weights (the model cast to bf16)"""
     progress: bool = True
     world_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -138,7 +140,7 @@ def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dic
     horizon_seeds = eval_seeds(cfg.n_rollouts, HORIZON_SEED_OFFSET)
     rollouts = start_states(world, horizon_seeds, max_warmup=0)
     by_h = {h: rollouts for h in cfg.horizons}
-    imaginers: dict[str, Imaginer] = {"model": ModelImaginer(model, cfg.seed)}
+    imaginers: dict[str, Imaginer] = {"model": ModelImaginer(model, cfg.seed, cfg.precision)}
     for b in cfg.baselines:
         if b == "copy":
             imaginers["copy"] = CopyImaginer(world.frames_per_action)

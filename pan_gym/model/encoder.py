@@ -66,5 +66,5 @@ class VisionEncoder(nn.Module):
         b = frames.shape[0]
         patches, grid = self.patchify(frames)
         grid_thw = torch.tensor([grid] * b, device=patches.device)
-        out = self.visual(patches.to(self.mean.device), grid_thw=grid_thw).pooler_output  # (B·N_vis, D)
+        out = self.visual(patches.to(self.mean), grid_thw=grid_thw).pooler_output  # (B·N_vis, D)
         return out.view(b, -1, out.shape[-1])

@@ -219,6 +219,11 @@ class PanWorldModel(nn.Module):
     def device(self) -> torch.device:
         return self.backbone.queries.device
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The weights' dtype: float32, or bfloat16 after ``model.to(torch.bfloat16)`` (inputs are cast to it)."""
+        return self.backbone.queries.dtype
+
     @torch.no_grad()
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """h: uint8 (B, H, W, 3) -> visual tokens (B, N_vis, D)."""
@@ -230,7 +235,7 @@ class PanWorldModel(nn.Module):
         """Begin a rollout at observation frames uint8 (B, H, W, 3)."""
         _check_frames(frames, self.cfg.image_size)
         frames = frames.to(self.device)
-        last = self.latent.encode(frames[:, None])  # (B, C, 1, h, w)
+        last = self.latent.encode(frames[:, None]).to(self.dtype)  # (B, C, 1, h, w)
         return RolloutState(
             backbone=self.backbone.new_cache(), swin=SwinState(last_frame=last), vis=self.encode(frames)
         )
@@ -314,7 +319,7 @@ class PanWorldModel(nn.Module):
         """(reward (B,), termination probability (B,)) of predicted states for the given missions."""
         text, mask = self.text(list(missions))
         r, logit = self.reward_head(s_hat, text, mask)
-        return r, torch.sigmoid(logit)
+        return r.float(), torch.sigmoid(logit).float()
 
     # ---- training ---------------------------------------------------------------------------------------------
     def loss(self, batch: dict, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:

@@ -81,13 +81,13 @@ class KLSpace(LatentSpace):
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         b, f = frames.shape[:2]
-        x = to_unit(frames).transpose(1, 2).flatten(0, 1)  # (B·F, 3, H, W)
+        x = to_unit(frames).to(self.vae.dtype).transpose(1, 2).flatten(0, 1)  # (B·F, 3, H, W)
         z = self.vae.encode(x).latent_dist.mean * self.scale  # (B·F, C, h, w)
         return z.unflatten(0, (b, f)).transpose(1, 2)  # (B, C, F, h, w)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         b, _, f = latents.shape[:3]
-        z = latents.transpose(1, 2).flatten(0, 1) / self.scale
+        z = latents.to(self.vae.dtype).transpose(1, 2).flatten(0, 1) / self.scale
         x = self.vae.decode(z).sample.unflatten(0, (b, f)).transpose(1, 2)  # (B, 3, F, H, W)
         return from_unit(x)
 
@@ -110,10 +110,10 @@ class WanSpace(LatentSpace):
         self.register_buffer("std", torch.tensor(c.latents_std).view(1, -1, 1, 1, 1), persistent=False)
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        return (self.vae.encode(to_unit(frames)).latent_dist.mean - self.mean) / self.std
+        return (self.vae.encode(to_unit(frames).to(self.vae.dtype)).latent_dist.mean - self.mean) / self.std
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        return from_unit(self.vae.decode(latents * self.std + self.mean).sample)
+        return from_unit(self.vae.decode((latents * self.std + self.mean).to(self.vae.dtype)).sample)
 
 
 def make_latent_space(cfg: VAEConfig) -> LatentSpace:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from pan_gym.env.models import with_precision
 from pan_gym.perf.cem import sec_cem
 from pan_gym.perf.stepping import bench_actions, bench_frames, steady_state, warm_text
 from pan_gym.perf.timing import autocast, side_by_side
@@ -22,38 +23,45 @@ if TYPE_CHECKING:
 
 
 def sec_bf16_weights(cfg: BenchConfig, model, out: dict) -> dict:
-    """A lever beyond autocast: the whole model cast to bf16 (``model.to(torch.bfloat16)``, no per-call weight
-    casts). Latent-only steps side by side with fp32 and fp32 + autocast, the decoded step (it needs float
-    inputs cast inside the model: reported if it fails), the relative change of ŝ, and CEM per decision."""
-    half = copy.deepcopy(model).to(torch.bfloat16)
+    """A lever beyond autocast: the model cast to bf16 (``precision="bf16-weights"``: no per-call weight casts).
+    Latent-only and decoded steps side by side with fp32 and fp32 + autocast, the relative change of ŝ and of
+    the decoded frame, and CEM per decision."""
+    half, _ = with_precision(model, "bf16-weights")
     warm_text(half)
-    rows = []
-    for b in cfg.batches:
-        states = {
-            "fp32": (model, steady_state(model, b, decode=False), "fp32"),
-            "autocast": (model, steady_state(model, b, precision="bf16", decode=False), "bf16"),
-            "bf16_weights": (half, steady_state(half, b, decode=False), "fp32"),
-        }
+    rows = {"latent": [], "decoded": []}
+    for kind, decode in (("latent", False), ("decoded", True)):
+        for b in cfg.batches:
+            arms = {
+                "fp32": (model, steady_state(model, b, decode=decode), "fp32"),
+                "autocast": (model, steady_state(model, b, precision="bf16", decode=decode), "bf16"),
+                "bf16_weights": (half, steady_state(half, b, decode=decode), "fp32"),
+            }
 
-        def run(m, st, prec, b=b):
-            def go():
-                with autocast(prec):
-                    m.step(st.snapshot(), bench_actions(b, 3), torch.Generator().manual_seed(1), decode=False)
+            def run(m, st, prec, b=b, decode=decode):
+                def go():
+                    with autocast(prec):
+                        m.step(
+                            st.snapshot(),
+                            bench_actions(b, 3),
+                            torch.Generator().manual_seed(1),
+                            decode=decode,
+                        )
 
-            return go
+                return go
 
-        best = side_by_side({k: run(*v) for k, v in states.items()}, cfg.repeats)
-        rows.append({"batch": b, **best})
+            rows[kind].append(
+                {"batch": b, **side_by_side({k: run(*v) for k, v in arms.items()}, cfg.repeats)}
+            )
     start = bench_frames(model, 1)
-    s16 = half.step(half.start(start), bench_actions(1), decode=False)[0].float()
-    s32_lat = model.step(model.start(start), bench_actions(1), decode=False)[0]
-    rel = float((s16 - s32_lat).abs().max() / s32_lat.abs().max().clamp(min=1e-12))
-    decoded = "ok"
-    try:
-        half.step(half.start(start), bench_actions(1))
-    except Exception as e:
-        decoded = f"{type(e).__name__}: {str(e).splitlines()[0][:120]}"
-    result = {"rows": rows, "state_rel_diff": rel, "decoded": decoded}
+    (s16, f16), (s32, f32) = (
+        m.step(m.start(start), bench_actions(1), torch.Generator().manual_seed(1)) for m in (half, model)
+    )
+    result = {
+        "rows": rows["latent"],
+        "decoded_rows": rows["decoded"],
+        "state_rel_diff": float((s16.float() - s32).abs().max() / s32.abs().max().clamp(min=1e-12)),
+        "frame_abs_diff": float((f16.float() - f32.float()).abs().mean()),  # grey levels of 255
+    }
     if "cem" in cfg.sections:
         result["cem_s"] = sec_cem(dataclasses.replace(cfg, precisions=("fp32",)), half, out)["fp32"][
             "decision_s"

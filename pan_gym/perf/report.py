@@ -128,21 +128,23 @@ def render(name: str, r, cfg: BenchConfig, out: dict) -> list[str]:
         ]
         L += [f"| {p} | {r[p]['first_s']:.2f} | **{r[p]['decision_s']:.2f}** |" for p in precs]
     elif name == "bf16_weights":
-        L += [
-            "latent-only step ms: fp32, fp32 + bf16 autocast, and the model cast to bf16 (side by side)",
-            "",
-            "| batch | fp32 ms | autocast ms | bf16 weights ms | autocast ÷ fp32 | bf16 weights ÷ fp32 |",
-            "|---|---|---|---|---|---|",
-        ]
-        for x in r["rows"]:
-            L.append(
-                f"| {x['batch']} | {_ms(x['fp32'])} | {_ms(x['autocast'])} | {_ms(x['bf16_weights'])} | "
-                f"{x['fp32'] / x['autocast']:.2f}× | **{x['fp32'] / x['bf16_weights']:.2f}×** |"
-            )
+        for kind, key in (("latent-only", "rows"), ("decoded", "decoded_rows")):
+            L += [
+                f"{kind} step ms: fp32, fp32 + bf16 autocast, and the model cast to bf16 (side by side)",
+                "",
+                "| batch | fp32 ms | autocast ms | bf16 weights ms | autocast ÷ fp32 | bf16 weights ÷ fp32 |",
+                "|---|---|---|---|---|---|",
+            ]
+            for x in r.get(key, []):
+                L.append(
+                    f"| {x['batch']} | {_ms(x['fp32'])} | {_ms(x['autocast'])} | {_ms(x['bf16_weights'])} | "
+                    f"{x['fp32'] / x['autocast']:.2f}× | **{x['fp32'] / x['bf16_weights']:.2f}×** |"
+                )
+            L.append("")
         L.append(
-            f"\nŝ after one latent step, bf16 weights vs fp32: max relative difference {r['state_rel_diff']:.3f}"
+            f"bf16 weights vs fp32 after one step: ŝ max relative difference {r['state_rel_diff']:.3f}, "
+            f"frame mean absolute difference {r['frame_abs_diff']:.2f} grey levels (of 255)"
         )
-        L.append(f"decoded step with bf16 weights: {r['decoded']}")
         if "cem_s" in r:
             L.append(f"CEM per decision with bf16 weights: **{r['cem_s']:.2f} s**")
     elif name == "threads":

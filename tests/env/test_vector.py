@@ -126,13 +126,14 @@ def test_vector_reset_options_and_render(world, frame):
         envs.reset(seed=[1, 2])
 
 
-def test_bf16_precision_steps_close_to_fp32(world):
+def test_bf16_precisions_step_close_to_fp32(world):
     import torch
 
+    from pan_gym.env.models import resolve_model
     from pan_gym.env.vector import PanWorldModelVectorEnv
 
     out = {}
-    for precision in ("fp32", "bf16"):
+    for precision in ("fp32", "bf16", "bf16-weights"):
         envs = PanWorldModelVectorEnv(2, model="tiny", world=world, precision=precision)
         envs.reset(seed=3)
         obs, rewards, *_ = envs.step(["turn left", "go to the red ball"])
@@ -142,10 +143,14 @@ def test_bf16_precision_steps_close_to_fp32(world):
             and rewards.dtype == np.float32
         )
         out[precision] = (torch.from_numpy(obs["frames"]).float(), torch.from_numpy(rewards))
-    (f32, r32), (f16, r16) = out["fp32"], out["bf16"]
-    assert not (torch.equal(f32, f16) and torch.equal(r32, r16))  # autocast really ran
-    assert (f32 - f16).abs().mean() < 8 and torch.allclose(
-        r32, r16, atol=0.05
-    )  # ... to about the same result
+    # bf16-weights runs a bf16 copy; the shared model other envs use stays fp32
+    assert envs.model.dtype == torch.bfloat16 and resolve_model("tiny").dtype == torch.float32
+    f32, r32 = out["fp32"]
+    for precision in ("bf16", "bf16-weights"):
+        f16, r16 = out[precision]
+        assert not (torch.equal(f32, f16) and torch.equal(r32, r16))  # bf16 arithmetic really ran
+        assert (f32 - f16).abs().mean() < 8 and torch.allclose(
+            r32, r16, atol=0.05
+        )  # ... to about the same result
     with pytest.raises(ValueError, match="precision must be one of"):
         PanWorldModelVectorEnv(2, model="tiny", world=world, precision="fp16")

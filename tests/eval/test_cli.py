@@ -42,11 +42,15 @@ def test_default_model_missing_is_a_clear_error(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "no shipped model" in result.output
 
 
-def test_bad_horizons(tmp_path):
+def test_bad_horizons_and_precision(tmp_path):
     result = CliRunner().invoke(
         app, ["eval", "--model", "tiny", "--out", str(tmp_path / "r.json"), "--horizons", "x"]
     )
     assert result.exit_code != 0
+    result = CliRunner().invoke(
+        app, ["eval", "--model", "tiny", "--out", str(tmp_path / "r.json"), "--precision", "fp16"]
+    )
+    assert result.exit_code != 0 and "precision must be one of" in result.output
 
 
 def test_eval_config_overrides_the_models_inference_settings(tmp_path):
@@ -59,9 +63,10 @@ def test_eval_config_overrides_the_models_inference_settings(tmp_path):
     out = tmp_path / "r.json"
     args = ["eval", "--model", str(tiny), "--out", str(out), "--n-states", "2", "--actions-per-state", "1",
             "--rollouts", "1", "--horizons", "3", "--planning-episodes", "0", "--baselines", "",
-            "--config", "diffusion.guidance_scale=2", "--no-progress"]  # fmt: skip
+            "--precision", "bf16-weights", "--config", "diffusion.guidance_scale=2", "--no-progress"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "guidance_scale=2" in json.loads(out.read_text())["meta"]["model"]
+    meta = json.loads(out.read_text())["meta"]
+    assert "guidance_scale=2" in meta["model"] and meta["config"]["precision"] == "bf16-weights"
     bad = CliRunner().invoke(app, [*args[:-3], "--config", "diffusion.nope=1", "--no-progress"])
     assert bad.exit_code == 1 and "unknown config key" in bad.output

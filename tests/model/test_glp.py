@@ -204,3 +204,27 @@ def test_use_state_off_cuts_the_decoder_off_the_backbone(use_state):
         with torch.no_grad():
             model.backbone.queries.add_(1.0)  # another backbone, hence another ŝ
     assert torch.equal(frames[0], frames[1]) is not use_state
+
+
+@pytest.mark.parametrize("latent", ["pixel", "kl"])
+def test_a_model_cast_to_bf16_rolls_out_near_its_fp32_self(latent):
+    torch.manual_seed(0)
+    model = PanWorldModel.from_config(apply_overrides(preset("tiny"), f"vae.kind={latent}")).eval()
+    half = PanWorldModel.from_config(model.cfg).eval()
+    half.load_state_dict(model.state_dict())
+    half.to(torch.bfloat16)
+    frame = torch.randint(
+        0, 256, (2, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    out = {}
+    for m in (model, half):
+        state, g = m.start(frame), torch.Generator().manual_seed(3)
+        s_hat, frames = m.step(state, ["turn left", "drop it"], g)
+        r, p = m.reward(s_hat, ["go to the red ball"] * 2)
+        assert s_hat.dtype == m.dtype and frames.dtype == torch.uint8 and r.dtype == p.dtype == torch.float32
+        out[m.dtype] = (s_hat.float(), frames.float(), r)
+    (s32, f32, r32), (s16, f16, r16) = out[torch.float32], out[torch.bfloat16]
+    assert not torch.equal(s32, s16)  # bf16 arithmetic really ran
+    assert (s32 - s16).abs().max() < 0.1 * s32.abs().max() and torch.allclose(r32, r16, atol=0.05)
+    if latent == "pixel":  # a random KL decoder amplifies bf16 rounding of its latents; pixels stay close
+        assert (f32 - f16).abs().mean() < 8
