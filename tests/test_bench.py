@@ -66,16 +66,16 @@ def test_figures_are_positive(suite):
     assert comp["parts"]["dit"]["calls"] == 2  # two Euler steps of the default sampler
     assert comp["parts"]["backbone"]["calls"] == 1 and comp["parts"]["backbone"]["flops"] > 0
     for row in out["batch"]:
-        for p in ("fp32", "bf16"):
+        for p in ("fp32", "bf16", "bf16-weights"):
             assert row[p]["frames_per_s"] > 0 and row[p]["latent_steps_per_s"] > 0 and 0 < row[p]["of_peak"]
     assert [r["steps"] for r in out["sampler"]] == [2, 4]
     assert out["cache"]["rows"][0]["ratio"] > 0
-    assert out["env"]["vector"] > 0 and out["env"]["latent"] > 0
+    assert all(out["env"][p]["vector"] > 0 and out["env"][p]["latent"] > 0 for p in ("fp32", "bf16-weights"))
     assert out["memory"]["marks"][-1]["rss"] > 0 and out["memory"]["marks"][-1]["state_bytes"] > 0
-    assert out["cem"]["fp32"]["decision_s"] > 0 and out["cem"]["bf16"]["decision_s"] > 0
+    assert all(out["cem"][p]["decision_s"] > 0 for p in ("fp32", "bf16", "bf16-weights"))
     assert all(v > 0 for k, v in out["threads"][0].items() if k.startswith("threads_"))
     w = out["bf16_weights"]
-    assert w["rows"][0]["bf16_weights"] > 0 and w["cem_s"] > 0 and w["state_rel_diff"] >= 0
+    assert w["rows"][0]["bf16_weights"] > 0 and w["state_rel_diff"] >= 0
     assert (
         w["decoded_rows"][0]["bf16_weights"] > 0 and w["frame_abs_diff"] >= 0
     )  # the decoded path runs in bf16

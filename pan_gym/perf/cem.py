@@ -10,7 +10,6 @@ import time
 from typing import TYPE_CHECKING
 
 from pan_gym.perf.stepping import ACTIONS, MISSION, bench_frames, warm_text
-from pan_gym.perf.timing import autocast
 
 if TYPE_CHECKING:
     from pan_gym.perf.suite import BenchConfig
@@ -24,17 +23,16 @@ def sec_cem(cfg: BenchConfig, model, out: dict) -> dict:
     warm_text(model)
     obs = {"frame": bench_frames(model, 1)[0].numpy(), "mission": MISSION, "actions": ACTIONS}
     result = {"samples": cfg.cem_samples, "horizon": cfg.cem_horizon, "iterations": cfg.cem_iterations}
-    sim = ModelSimulator(model, "babyai", seed=cfg.seed)
     for prec in cfg.precisions:
+        sim = ModelSimulator(model, "babyai", seed=cfg.seed, precision=prec)
         planner = CEMPlanner(
             sim, cfg.cem_horizon, cfg.cem_samples, cfg.cem_iterations, elites=min(8, cfg.cem_samples)
         )
         times = []
         for _ in range(cfg.cem_decisions + 1):  # the first builds the vector env (cached after)
             t = time.perf_counter()
-            with autocast(prec):
-                planner.act(obs)
+            planner.act(obs)
             times.append(time.perf_counter() - t)
         result[prec] = {"first_s": times[0], "decision_s": min(times[1:]) if len(times) > 1 else times[0]}
-    sim.close()
+        sim.close()
     return result

@@ -51,7 +51,9 @@ def register(app: Any) -> None:
             ),
         ] = "all",
         batches: Annotated[str, typer.Option(help="Batch sizes of the batch table.")] = "1,4,16,64",
-        precisions: Annotated[str, typer.Option(help="fp32 and/or bf16 (CPU autocast).")] = "fp32,bf16",
+        precisions: Annotated[
+            str, typer.Option(help="Any of fp32, bf16 (CPU autocast), bf16-weights (the model cast to bf16).")
+        ] = "fp32,bf16,bf16-weights",
         history: Annotated[
             str, typer.Option(help="Rounds in the history before the timed step.")
         ] = "0,1,4,9",
@@ -67,6 +69,7 @@ def register(app: Any) -> None:
     ) -> None:
         """Measure imagination speed: components, batch, history, sampler, cache, env, memory, CEM, levers."""
         from pan_gym.config import PRESETS
+        from pan_gym.env.models import PRECISIONS
         from pan_gym.perf.suite import DEFAULT_SECTIONS, SECTIONS, BenchConfig, run_suite
 
         if config is None:
@@ -78,8 +81,8 @@ def register(app: Any) -> None:
         if bad:
             raise typer.BadParameter(f"unknown sections {sorted(bad)}; known: {', '.join(SECTIONS)}")
         precs = tuple(p.strip() for p in precisions.split(",") if p.strip())
-        if not precs or set(precs) - {"fp32", "bf16"}:
-            raise typer.BadParameter("--precisions takes fp32 and/or bf16")
+        if not precs or set(precs) - set(PRECISIONS):
+            raise typer.BadParameter(f"--precisions takes any of {', '.join(PRECISIONS)}")
         steps = _ints(sampler_steps, "sampler-steps")
         if any(s < 2 or s % 2 for s in steps):
             raise typer.BadParameter("--sampler-steps must be even numbers >= 2 (Swin-DPM's two phases)")

@@ -22,16 +22,19 @@ from pan_gym.perf.stepping import ACTIONS
 from pan_gym.perf.timing import best_of
 
 
-def env_throughput(model, n: int = 8, steps: int = 4, repeats: int = 3) -> dict[str, float]:
+def env_throughput(
+    model, n: int = 8, steps: int = 4, repeats: int = 3, precision: str = "fp32"
+) -> dict[str, float]:
     """Env-steps/s of ``vector`` (one vector env of n), ``vector_churn`` (10 % terminations), ``singles`` (n
-    single envs stepped in turn) and ``latent`` (latent-only single envs in turn); ``cohorts`` after the churn."""
+    single envs stepped in turn) and ``latent`` (latent-only single envs in turn), every env at ``precision``;
+    ``cohorts`` after the churn."""
     model = resolve_model(model)
     frames = np.random.default_rng(0).integers(0, 256, (n, 64, 64, 3), dtype=np.uint8)
     frames = frames[:, : model.cfg.image_size, : model.cfg.image_size]
     acts = [[ACTIONS[(t + i) % len(ACTIONS)] for i in range(n)] for t in range(steps)]
     opts = {"observation": frames, "mission": "go to the red ball"}
 
-    vec = PanWorldModelVectorEnv(n, model=model, termination_threshold=2.0)
+    vec = PanWorldModelVectorEnv(n, model=model, termination_threshold=2.0, precision=precision)
     vec.reset(seed=0, options=opts)
     vec.step(acts[0])  # warm-up
 
@@ -40,7 +43,9 @@ def env_throughput(model, n: int = 8, steps: int = 4, repeats: int = 3) -> dict[
             vec.step(a)
 
     rng = np.random.default_rng(0)
-    churn = PanWorldModelVectorEnv(n, model=model, reward_fn=lambda o, a, i: (0.0, bool(rng.random() < 0.1)))
+    churn = PanWorldModelVectorEnv(
+        n, model=model, reward_fn=lambda o, a, i: (0.0, bool(rng.random() < 0.1)), precision=precision
+    )
     churn.reset(seed=0, options=opts)
     for _ in range(10):  # let the sub-envs fall out of step
         churn.step(acts[0])
@@ -49,8 +54,13 @@ def env_throughput(model, n: int = 8, steps: int = 4, repeats: int = 3) -> dict[
         for a in acts:
             churn.step(a)
 
-    singles = [PanWorldModelEnv(model=model, termination_threshold=2.0) for _ in range(n)]
-    latents = [PanWorldModelEnv(model=model, termination_threshold=2.0, latent_only=True) for _ in range(n)]
+    singles = [
+        PanWorldModelEnv(model=model, termination_threshold=2.0, precision=precision) for _ in range(n)
+    ]
+    latents = [
+        PanWorldModelEnv(model=model, termination_threshold=2.0, latent_only=True, precision=precision)
+        for _ in range(n)
+    ]
     for i, (s, lat) in enumerate(zip(singles, latents, strict=True)):
         s.reset(seed=i, options={"observation": frames[i], "mission": "go to the red ball"})
         lat.reset(seed=i, options={"observation": frames[i], "mission": "go to the red ball"})

@@ -7,14 +7,12 @@ figures.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import time
 from typing import TYPE_CHECKING
 
 import torch
 
 from pan_gym.env.models import with_precision
-from pan_gym.perf.cem import sec_cem
 from pan_gym.perf.stepping import bench_actions, bench_frames, steady_state, warm_text
 from pan_gym.perf.timing import autocast, side_by_side
 
@@ -25,7 +23,7 @@ if TYPE_CHECKING:
 def sec_bf16_weights(cfg: BenchConfig, model, out: dict) -> dict:
     """A lever beyond autocast: the model cast to bf16 (``precision="bf16-weights"``: no per-call weight casts).
     Latent-only and decoded steps side by side with fp32 and fp32 + autocast, the relative change of ŝ and of
-    the decoded frame, and CEM per decision."""
+    the decoded frame (CEM at every precision: the ``cem`` section)."""
     half, _ = with_precision(model, "bf16-weights")
     warm_text(half)
     rows = {"latent": [], "decoded": []}
@@ -62,10 +60,6 @@ def sec_bf16_weights(cfg: BenchConfig, model, out: dict) -> dict:
         "state_rel_diff": float((s16.float() - s32).abs().max() / s32.abs().max().clamp(min=1e-12)),
         "frame_abs_diff": float((f16.float() - f32.float()).abs().mean()),  # grey levels of 255
     }
-    if "cem" in cfg.sections:
-        result["cem_s"] = sec_cem(dataclasses.replace(cfg, precisions=("fp32",)), half, out)["fp32"][
-            "decision_s"
-        ]
     return result
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pan_gym.perf.timing import autocast, best_of, count_flops
+from pan_gym.env.models import with_precision
+from pan_gym.perf.timing import best_of, count_flops
 
 ACTIONS = [
     "turn left",
@@ -52,9 +53,11 @@ def warm_text(model) -> None:
 
 
 def steady_state(model, b: int, warm_steps: int = 2, precision: str = "fp32", decode: bool = True):
-    """A rollout of batch ``b`` after ``warm_steps`` steps (the Swin-DPM window holds a previous chunk)."""
+    """A rollout of batch ``b`` after ``warm_steps`` steps (the Swin-DPM window holds a previous chunk), at a
+    precision of ``pan_gym.env.models.with_precision`` (step it with ``time_step`` at the same precision)."""
     gen = torch.Generator().manual_seed(0)
-    with autocast(precision):
+    model, ctx = with_precision(model, precision)
+    with ctx():
         state = model.start(bench_frames(model, b))
         for t in range(warm_steps):
             model.step(state, bench_actions(b, t), gen, decode=decode)
@@ -64,9 +67,10 @@ def steady_state(model, b: int, warm_steps: int = 2, precision: str = "fp32", de
 def time_step(model, state, b: int, repeats: int, precision: str = "fp32", decode: bool = True) -> float:
     """Best time of one step from copies of ``state`` (the copy is not timed)."""
     gen = torch.Generator().manual_seed(1)
+    model, ctx = with_precision(model, precision)
 
     def run(s):
-        with autocast(precision):
+        with ctx():
             model.step(s, bench_actions(b, 3), gen, decode=decode)
 
     return best_of(run, repeats, setup=state.snapshot)

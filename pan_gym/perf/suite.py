@@ -82,8 +82,9 @@ class BenchConfig:
     """Config overrides by dotted path, e.g. ``frames_per_chunk=1,diffusion.sampler_steps=4``."""
     sections: tuple[str, ...] = DEFAULT_SECTIONS
     batches: tuple[int, ...] = (1, 4, 16, 64)
-    precisions: tuple[str, ...] = ("fp32", "bf16")
-    """Precisions of the batch table and the CEM timing (bf16 = CPU autocast)."""
+    precisions: tuple[str, ...] = ("fp32", "bf16", "bf16-weights")
+    """Precisions of the batch, env and CEM tables (``pan_gym.env.models.PRECISIONS``: bf16 = CPU autocast,
+    bf16-weights = the model cast to bf16)."""
     history: tuple[int, ...] = (0, 1, 4, 9)
     """Rounds already in the history before the timed step (capped at max_rounds − 1)."""
     sampler_steps: tuple[int, ...] = (2, 4, 8)
@@ -153,16 +154,17 @@ def sec_batch(cfg: BenchConfig, model, out: dict) -> list[dict]:
                 "latent_step_s": lat,
                 "latent_steps_per_s": b / lat,
             }
-        flops, _ = step_flops(model, dec_state, b)
-        lat_flops, _ = step_flops(model, lat_state, b, decode=False)
+        flops, _ = step_flops(model, steady_state(model, b), b)
+        lat_flops, _ = step_flops(model, steady_state(model, b, decode=False), b, decode=False)
         row["flops"], row["latent_flops"] = flops, lat_flops
         for prec in cfg.precisions:
             r = row[prec]
             r["gflops"] = flops / r["step_s"] / 1e9
             r["latent_gflops"] = lat_flops / r["latent_step_s"] / 1e9
-            if prec in peak:
-                r["of_peak"] = r["gflops"] / peak[prec]
-                r["latent_of_peak"] = r["latent_gflops"] / peak[prec]
+            pk = peak.get("fp32" if prec == "fp32" else "bf16")  # bf16 either way: the bf16 peak
+            if pk:
+                r["of_peak"] = r["gflops"] / pk
+                r["latent_of_peak"] = r["latent_gflops"] / pk
         rows.append(row)
     return rows
 
@@ -213,10 +215,13 @@ def sec_cache(cfg: BenchConfig, model, out: dict) -> dict:
 def sec_env(cfg: BenchConfig, model, out: dict) -> dict:
     from pan_gym.perf.envs import env_throughput
 
-    r = env_throughput(model, cfg.env_num, cfg.env_steps, cfg.repeats)
-    r["vector_over_singles"] = r["vector"] / r["singles"]
-    r["latent_over_decoded"] = r["latent"] / r["singles"]
-    return r
+    out_env = {}
+    for prec in cfg.precisions:
+        r = env_throughput(model, cfg.env_num, cfg.env_steps, cfg.repeats, precision=prec)
+        r["vector_over_singles"] = r["vector"] / r["singles"]
+        r["latent_over_decoded"] = r["latent"] / r["singles"]
+        out_env[prec] = r
+    return out_env
 
 
 def sec_memory(cfg: BenchConfig, model, out: dict) -> dict:
