@@ -149,6 +149,9 @@ class DiffusionConfig:
     )
     cfg_dropout: float = 0.1  # training: drop action+state conditioning with this probability
     guidance_scale: float = 1.0  # inference CFG; 1 = off (the paper uses 4)
+    # inference: slot-B steps reuse the previous chunk's self-attention keys/values from its own finishing steps
+    # (exact: the earlier chunk never sees B) instead of recomputing the whole window; no effect on training
+    reuse_prefix: bool = True
     logit_normal: bool = True  # σ sampling for training
     grid_prob: float = 0.0  # share of training windows at the sampler's own noise levels (few-step samplers)
     prediction: Literal["v", "x0"] = (

@@ -104,10 +104,15 @@ class SwinState:
         default_factory=list
     )  # the previous chunk's states the next chunk's slot-B steps sit beside (``SwinDenoiser.beside_levels``)
     prev_condition: Any = None  # the previous chunk's conditioning (action text, state), opaque here
+    prev_prefix: dict[float, Any] = field(
+        default_factory=dict
+    )  # per level u: what the velocity recorded of [conditioning frame, previous chunk at u] (opaque here)
 
 
-VelocityFn = Callable[[torch.Tensor, torch.Tensor, list[Any]], torch.Tensor]
-"""(x (B, C, F, h, w), σ (B, F), per-chunk conditions) -> v (B, C, F, h, w); F = 1 + T·len(conditions)."""
+VelocityFn = Callable[..., Any]
+"""(x (B, C, F, h, w), σ (B, F), per-chunk conditions) -> v (B, C, F, h, w); F = 1 + T·len(conditions).
+With ``reuse_prefix`` the denoiser also calls it with ``record=True`` (-> (v, prefix): what the window's frames
+contribute to later ones) and with ``prefix=`` (x is then the new chunk alone, placed after the prefix's frames)."""
 
 
 class SwinDenoiser:
@@ -174,26 +179,39 @@ class SwinDenoiser:
         condition: Any,
         noise: torch.Tensor,
         cond_noise: torch.Tensor,
+        reuse_prefix: bool = False,
     ) -> tuple[torch.Tensor, SwinState]:
-        """Denoise one chunk from ``noise`` (B, C, T, h, w); returns the clean chunk and the slid window."""
+        """Denoise one chunk from ``noise`` (B, C, T, h, w); returns the clean chunk and the slid window.
+
+        ``reuse_prefix``: a slot-B step whose partner state is exactly one the previous chunk finished from (on the
+        sampler's grid) runs the new chunk alone against what ``velocity`` recorded then, instead of the whole
+        window: the same result, as the earlier chunk never attends to B."""
         b, _, t = noise.shape[:3]
         cond = add_noise(state.last_frame, cond_noise, torch.full((b, 1), self.cond_sigma))  # (B, C, 1, h, w)
         beside = state.prev_traj if self.window else []  # the previous chunk's states, one per slot-B step
-        x, path = noise, [noise]
+        wanted = set(self.beside_levels()) if reuse_prefix else set()  # levels the next chunk will sit beside
+        x, path, recorded = noise, [noise], {}
         for j in range(self.steps):
             s, s_next = self._sigma(self.u[j], b, t), self._sigma(self.u[j + 1], b, t)
-            if j < len(
-                beside
-            ):  # slot B, beside the previous chunk `offset` behind (earlier chunk never sees B)
-                window = torch.cat([state.prev_cond, beside[j], x], dim=2)  # (B, C, 1 + 2T, h, w)
+            if j < len(beside):  # slot B, beside the previous chunk `offset` behind (it never sees B)
                 u_prev = self._snap(float(self.u[j]) - self.offset)
-                sig = torch.cat([torch.full((b, 1), self.cond_sigma), self._sigma(u_prev, b, t), s], 1)
-                v = velocity(window, sig, [state.prev_condition, condition])[:, :, 1 + t :]
+                prefix = state.prev_prefix.get(u_prev) if reuse_prefix else None
+                if prefix is not None:
+                    v = velocity(x, s, [condition], prefix=prefix)
+                else:
+                    window = torch.cat([state.prev_cond, beside[j], x], dim=2)  # (B, C, 1 + 2T, h, w)
+                    sig = torch.cat([torch.full((b, 1), self.cond_sigma), self._sigma(u_prev, b, t), s], 1)
+                    v = velocity(window, sig, [state.prev_condition, condition])[:, :, 1 + t :]
             else:  # alone beside its conditioning frame: a first chunk, the previous one is done, or no window
                 window = torch.cat([cond, x], dim=2)  # (B, C, 1 + T, h, w)
                 sig = torch.cat([torch.full((b, 1), self.cond_sigma), s], 1)
-                v = velocity(window, sig, [condition])[:, :, 1:]
+                u = float(self.u[j])
+                if u in wanted:
+                    v, recorded[u] = velocity(window, sig, [condition], record=True)
+                    v = v[:, :, 1:]
+                else:
+                    v = velocity(window, sig, [condition])[:, :, 1:]
             x = euler_step(x, v, s, s_next)
             path.append(x)
         traj = [self._on_path(path, u) for u in self.beside_levels()]
-        return x, SwinState(last_frame=x[:, :, -1:], prev_cond=cond, prev_traj=traj, prev_condition=condition)
+        return x, SwinState(x[:, :, -1:], cond, traj, condition, recorded)

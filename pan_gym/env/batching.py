@@ -42,6 +42,9 @@ def tensors(state: RolloutState) -> Iterator[torch.Tensor]:
     if sw.prev_cond is not None:
         yield sw.prev_cond
     yield from sw.prev_traj
+    for u in sorted(sw.prev_prefix):  # the decoder's prefix cache: (K, V) per DiT block
+        for k, v in sw.prev_prefix[u].kv:
+            yield from (k, v)
     yield from _condition_tensors(sw.prev_condition)
     yield from (t for t in (state.vis, state.s_hat) if t is not None)
     yield from _condition_tensors(state.pending)
@@ -59,7 +62,7 @@ def layout_key(state: RolloutState) -> tuple:
         state.pending is None,
     )
     shapes = tuple((tuple(t.shape[1:]), t.dtype) for t in tensors(state))
-    return (tuple(bb.spans), len(bb.rounds), len(sw.prev_traj), flags, shapes)
+    return (tuple(bb.spans), len(bb.rounds), len(sw.prev_traj), tuple(sorted(sw.prev_prefix)), flags, shapes)
 
 
 def select_rows(state: RolloutState, rows: Sequence[int]) -> RolloutState:

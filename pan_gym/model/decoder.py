@@ -5,7 +5,9 @@ with PAN's additions:
   the video tokens, and added to the text cross-attention output through a **zero-initialised** output projection
   (so a pretrained DiT is unchanged at the start of joint training);
 - **per-chunk conditioning**: tokens of chunk c cross-attend only to chunk c's action text and state;
-- the **chunk-causal self-attention mask** of Causal Swin-DPM;
+- the **chunk-causal self-attention mask** of Causal Swin-DPM, and a **prefix cache** for it: a call may record
+  every layer's self-attention keys/values (``record=True``), and a later call may run only the new chunk's
+  frames against them (``prefix=``), as the earlier frames never attend to later ones (``diffusion.reuse_prefix``);
 - optionally (``adaln_action``) the pooled action text and state added to the per-frame adaLN embedding, through a
   zero-initialised projection (the standard remedy for weak action conditioning; off in the paper preset).
 
@@ -28,7 +30,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from diffusers import SkyReelsV2Transformer3DModel
-from diffusers.models.transformers.transformer_skyreels_v2 import SkyReelsV2AttnProcessor
 from safetensors.torch import load_file
 from torch import nn
 
@@ -53,10 +54,22 @@ class ChunkCondition:
         return ChunkCondition(self.text * keep[:, None, None], mask, self.state * keep[:, None, None])
 
 
+@dataclass
+class FramePrefix:
+    """Self-attention keys/values of the frames before a chunk, one (K, V) pair per DiT block, each (B, L, H, d)
+    after the key norm and RoPE: what those frames contribute to a later chunk's attention."""
+
+    kv: list[tuple[torch.Tensor, torch.Tensor]]
+    frames: int  # latent frames the keys cover
+
+
 class _Context:
     """Per-call masks and state tokens, shared by the attention processors of every block."""
 
     self_mask: torch.Tensor | None = None  # (1, 1, L, L) bool
+    rope: tuple[torch.Tensor, torch.Tensor] | None = None  # RoPE of the call's tokens placed after a prefix
+    prefix: FramePrefix | None = None  # keys/values of earlier frames to attend to
+    record: list | None = None  # filled with each block's (K, V) when recording
     text_mask: torch.Tensor | None = None  # (B, 1, L, n·Lt) bool
     state: torch.Tensor | None = None  # (B, n·Q, D)
     state_mask: torch.Tensor | None = None  # (B, 1, L, n·Q) bool
@@ -86,15 +99,41 @@ class StateCrossAttention(nn.Module):
         return self.to_out(out.transpose(1, 2).flatten(2))
 
 
-class _SelfAttnProcessor(SkyReelsV2AttnProcessor):
-    """SkyReels self-attention with the chunk-causal mask of the current call."""
+def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Wan's RoPE on x (B, L, H, d) with interleaved pairs; cos/sin (1, L, 1, d)."""
+    x1, x2 = x.unflatten(-1, (-1, 2)).unbind(-1)
+    cos, sin = cos[..., 0::2], sin[..., 1::2]
+    out = torch.empty_like(x)
+    out[..., 0::2] = x1 * cos - x2 * sin
+    out[..., 1::2] = x1 * sin + x2 * cos
+    return out.type_as(x)
 
-    def __init__(self, ctx: _Context):
-        super().__init__()
-        self.ctx = ctx
+
+class _SelfAttnProcessor:
+    """SkyReels/Wan self-attention (the same projections, norms and RoPE as diffusers' ``SkyReelsV2AttnProcessor``)
+    with the chunk-causal mask of the current call, and the prefix cache: record this block's keys/values, or
+    attend to a prefix's before the call's own."""
+
+    def __init__(self, ctx: _Context, layer: int):
+        self.ctx, self.layer = ctx, layer
 
     def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, rotary_emb=None):
-        return super().__call__(attn, hidden_states, None, self.ctx.self_mask, rotary_emb)
+        ctx = self.ctx
+        q = attn.norm_q(attn.to_q(hidden_states)).unflatten(2, (attn.heads, -1))  # (B, L, H, d)
+        k = attn.norm_k(attn.to_k(hidden_states)).unflatten(2, (attn.heads, -1))
+        v = attn.to_v(hidden_states).unflatten(2, (attn.heads, -1))
+        rope = ctx.rope if ctx.rope is not None else rotary_emb
+        q, k = _rotate(q, *rope), _rotate(k, *rope)
+        if ctx.record is not None:
+            ctx.record.append((k, v))
+        if ctx.prefix is not None:
+            pk, pv = ctx.prefix.kv[self.layer]
+            k, v = torch.cat([pk, k], dim=1), torch.cat([pv, v], dim=1)  # (B, L_prefix + L, H, d)
+        out = F.scaled_dot_product_attention(
+            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=ctx.self_mask
+        )  # (B, H, L, d)
+        out = out.transpose(1, 2).flatten(2).type_as(q)
+        return attn.to_out[1](attn.to_out[0](out))
 
 
 class _CrossAttnProcessor:
@@ -166,8 +205,8 @@ class Decoder(nn.Module):
         self.state_attn = nn.ModuleList(
             StateCrossAttention(inner, state_dim, cfg.num_attention_heads) for _ in self.dit.blocks
         )
-        for block, state_attn in zip(self.dit.blocks, self.state_attn, strict=True):
-            block.attn1.set_processor(_SelfAttnProcessor(self._ctx))
+        for i, (block, state_attn) in enumerate(zip(self.dit.blocks, self.state_attn, strict=True)):
+            block.attn1.set_processor(_SelfAttnProcessor(self._ctx, i))
             block.attn2.set_processor(_CrossAttnProcessor(self._ctx, state_attn))
         self.frame_cond = None
         if cfg.adaln_action:
@@ -221,11 +260,28 @@ class Decoder(nn.Module):
             frame_chunk = q_chunk.view(frames, hw_tokens)[:, 0]  # (F,)
             ctx.frame_bias = per_chunk[:, frame_chunk]  # (B, F, inner)
 
-    def forward(self, x: torch.Tensor, sigma: torch.Tensor, conds: list[ChunkCondition]) -> torch.Tensor:
-        """Velocity for a window x (B, C, F, h, w) at per-frame σ (B, F); F = cond_frames + len(conds)·T."""
-        b, _, frames, h, w = x.shape
+    def forward(
+        self,
+        x: torch.Tensor,
+        sigma: torch.Tensor,
+        conds: list[ChunkCondition],
+        prefix: FramePrefix | None = None,
+        record: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, FramePrefix]:
+        """Velocity for a window x (B, C, F, h, w) at per-frame σ (B, F); F = cond_frames + len(conds)·T.
+
+        ``prefix``: x is one chunk (F = T, ``conds`` its condition) placed after the prefix's frames, attending to
+        them and to itself. ``record``: also return this window's keys/values as a ``FramePrefix``."""
+        b, c, frames, h, w = x.shape
         _, ph, pw = self.cfg.patch_size
-        self._masks(conds, frames, (h // ph) * (w // pw), x.device)
+        hw = (h // ph) * (w // pw)
+        ctx = self._ctx
+        self._masks(conds, frames, hw, x.device)
+        if prefix is not None:
+            ctx.self_mask, ctx.prefix = None, prefix  # the last chunk sees every frame
+            rope = self.dit.rope(x.new_empty((1, c, prefix.frames + frames, h, w)))
+            ctx.rope = tuple(r[:, -frames * hw :] for r in rope)  # positions after the prefix's frames
+        ctx.record = [] if record else None
         text = torch.cat([c.text for c in conds], dim=1)  # (B, n·Lt, E)
         try:
             out = self.dit(
@@ -235,6 +291,8 @@ class Decoder(nn.Module):
                 enable_diffusion_forcing=True,
                 return_dict=False,
             )[0]
+            recorded = FramePrefix(ctx.record, frames) if record else None
         finally:
-            self._ctx.self_mask = self._ctx.text_mask = self._ctx.state = self._ctx.frame_bias = None
-        return out
+            ctx.self_mask = ctx.text_mask = ctx.state = ctx.frame_bias = None
+            ctx.rope = ctx.prefix = ctx.record = None
+        return (out, recorded) if record else out

@@ -263,11 +263,21 @@ class PanWorldModel(nn.Module):
         """ŝ (…, Q, D) as the decoder is given it: itself, or zeros when ``decoder.use_state`` is off."""
         return s_hat if self.cfg.decoder.use_state else torch.zeros_like(s_hat)
 
-    def _velocity(self, x: torch.Tensor, sigma: torch.Tensor, conds: list[ChunkCondition]) -> torch.Tensor:
-        """The sampler's velocity at per-frame σ (B, F), with classifier-free guidance when its scale is not 1."""
-        g = self.cfg.diffusion.guidance_scale
+    def _velocity(
+        self,
+        x: torch.Tensor,
+        sigma: torch.Tensor,
+        conds: list[ChunkCondition],
+        prefix=None,
+        record: bool = False,
+    ):
+        """The sampler's velocity at per-frame σ (B, F), with classifier-free guidance when its scale is not 1;
+        ``prefix`` / ``record``: the decoder's prefix cache (without guidance only), returns (v, prefix)."""
+        g, recorded = self.cfg.diffusion.guidance_scale, None
         if g == 1.0:
-            out = self.decoder(x, sigma, conds)
+            out = self.decoder(x, sigma, conds, prefix=prefix, record=record)
+            if record:
+                out, recorded = out
         else:
             drop = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
             both = [
@@ -282,7 +292,7 @@ class PanWorldModel(nn.Module):
             out = o_uncond + g * (o_cond - o_uncond)
         if self.cfg.diffusion.prediction == "x0":  # v = (x_σ − x̂_0) / σ: an Euler step to σ = 0 lands on x̂_0
             out = (x - out) / sigma[:, None, :, None, None].clamp(min=1e-3).to(x.dtype)
-        return out
+        return (out, recorded) if record else out
 
     @torch.no_grad()
     def decode(self, state: RolloutState, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -293,7 +303,15 @@ class PanWorldModel(nn.Module):
         b, c, _, h, w = last.shape
         noise = torch.randn((b, c, self.cfg.frames_per_chunk, h, w), generator=generator).to(last)
         cond_noise = torch.randn((b, c, 1, h, w), generator=generator).to(last)
-        x, state.swin = self.sampler.denoise(self._velocity, state.swin, state.pending, noise, cond_noise)
+        d = self.cfg.diffusion
+        x, state.swin = self.sampler.denoise(
+            self._velocity,
+            state.swin,
+            state.pending,
+            noise,
+            cond_noise,
+            reuse_prefix=d.reuse_prefix and d.guidance_scale == 1.0,  # guidance doubles the batch: no cache
+        )
         if not torch.isfinite(x).all():
             raise RuntimeError("the decoder produced non-finite values (NaN/inf) in the imagined chunk")
         frames = self.latent.decode(x)  # (B, T, H, W, 3)

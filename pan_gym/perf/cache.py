@@ -1,8 +1,10 @@
-"""Backbone history: KV-cached stepping vs full-history recompute, side by side (issue goal: ≥ 5× at 10 rounds).
+"""Caches, side by side with recomputing: the backbone's history (issue goal: ≥ 5× at 10 rounds) and the decoder's
+Swin-DPM prefix.
 
-For each history length (rounds already in the history), one backbone step that appends a round is timed with the
-KV cache and by recomputing the whole capped history. Also the mean over a long rollout, where the cache is rebuilt
-whenever the ``max_rounds`` cap is hit. (``benchmarks/bench_backbone_cache.py`` is the command-line front end.)
+Backbone: for each history length (rounds already in the history), one backbone step that appends a round is timed
+with the KV cache and by recomputing the whole capped history; also the mean over a long rollout, where the cache
+is rebuilt whenever the ``max_rounds`` cap is hit. (``benchmarks/bench_backbone_cache.py`` is its command-line
+front end.) Decoder: one decoded step with ``diffusion.reuse_prefix`` on and off (``prefix_vs_window``).
 
 Example:
     >>> from pan_gym.env.models import resolve_model
@@ -18,7 +20,8 @@ import time
 
 import torch
 
-from pan_gym.perf.timing import count_flops
+from pan_gym.perf.stepping import bench_actions, steady_state
+from pan_gym.perf.timing import count_flops, side_by_side
 
 
 @torch.no_grad()
@@ -70,3 +73,38 @@ def cache_vs_recompute(
             s = f.step(cache, vis, act, s, recompute=recompute)
         rollout[label] = (time.perf_counter() - t) / steps * 1e3
     return rows, rollout
+
+
+@torch.no_grad()
+def prefix_vs_window(model, batches=(1, 16), repeats: int = 3) -> list[dict]:
+    """Rows ``{batch, prefix_ms, window_ms, ratio, flop_ratio}``: one decoded step whose slot-B Euler steps run the
+    new chunk against the previous chunk's recorded keys/values (``diffusion.reuse_prefix``) vs over the whole
+    Swin-DPM window, timed side by side from copies of one steady-state rollout."""
+    d, before = model.cfg.diffusion, model.cfg.diffusion.reuse_prefix
+    rows = []
+    try:
+        for b in batches:
+            d.reuse_prefix = True
+            state = steady_state(model, b)  # holds the prefix; with reuse off it is simply not used
+
+            def run(reuse, b=b, state=state):
+                def go():
+                    d.reuse_prefix = reuse
+                    model.step(state.snapshot(), bench_actions(b, 3), torch.Generator().manual_seed(1))
+
+                return go
+
+            best = side_by_side({"prefix": run(True), "window": run(False)}, repeats)
+            flops = {reuse: count_flops(run(reuse))[0] for reuse in (True, False)}
+            rows.append(
+                {
+                    "batch": b,
+                    "prefix_ms": best["prefix"] * 1e3,
+                    "window_ms": best["window"] * 1e3,
+                    "ratio": best["window"] / best["prefix"],
+                    "flop_ratio": flops[False] / flops[True],
+                }
+            )
+    finally:
+        d.reuse_prefix = before
+    return rows

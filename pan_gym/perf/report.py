@@ -97,6 +97,20 @@ def render(name: str, r, cfg: BenchConfig, out: dict) -> list[str]:
             f"\nrollout mean over 3 × max_rounds steps: cached {ro['cached']:.1f} ms/step, recompute "
             f"{ro['recompute']:.1f} ms/step ({ro['recompute'] / ro['cached']:.1f}×)"
         )
+        if r.get("decoder"):
+            L += [
+                "",
+                "Decoder: one decoded step, slot-B steps against the previous chunk's recorded keys/values "
+                "(`diffusion.reuse_prefix`, the default) vs over the whole Swin-DPM window",
+                "",
+                "| batch | prefix ms | whole window ms | window ÷ prefix | FLOP ratio |",
+                "|---|---|---|---|---|",
+            ]
+            L += [
+                f"| {x['batch']} | {x['prefix_ms']:.1f} | {x['window_ms']:.1f} | **{x['ratio']:.2f}×** | "
+                f"{x['flop_ratio']:.2f}× |"
+                for x in r["decoder"]
+            ]
     elif name == "env":
         n = cfg.env_num
         L += [

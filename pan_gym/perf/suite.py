@@ -206,10 +206,11 @@ def sec_sampler(cfg: BenchConfig, model, out: dict) -> list[dict]:
 
 
 def sec_cache(cfg: BenchConfig, model, out: dict) -> dict:
-    from pan_gym.perf.cache import cache_vs_recompute
+    from pan_gym.perf.cache import cache_vs_recompute, prefix_vs_window
 
     rows, rollout = cache_vs_recompute(model, cfg.cache_rounds, max(cfg.repeats, 3))
-    return {"rows": rows, "rollout": rollout}
+    decoder = prefix_vs_window(model, cfg.component_batches, max(cfg.repeats, 3))
+    return {"rows": rows, "rollout": rollout, "decoder": decoder}
 
 
 def sec_env(cfg: BenchConfig, model, out: dict) -> dict:

@@ -101,6 +101,10 @@ def test_row_ops_roundtrip():
     parts = [select_rows(state, [2]), select_rows(state, [0, 1])]
     merged = cat_rows(parts)
     assert layout_key(merged) == layout_key(state) and merged.batch_size == 3
+    (k, _), (k_merged, _) = (
+        s.swin.prev_prefix[0.5].kv[0] for s in (state, merged)
+    )  # the decoder's prefix cache
+    torch.testing.assert_close(k_merged, k[[2, 0, 1]], rtol=0, atol=0)
     undo = Rollback(state)
     s_ref = model.predict(state, ["turn left"] * 3)
     undo.restore()

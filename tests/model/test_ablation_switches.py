@@ -78,12 +78,13 @@ def test_latent_collapse_guard_and_round_trip(tmp_path):
 
 
 def _decoder_frames(model: PanWorldModel) -> list[int]:
-    """Frames per decoder call (1 + chunks·T) during one training loss and a 2-action rollout."""
+    """Frames per decoder call (1 + chunks·T, a cached prefix's frames included) during one training loss and a
+    2-action rollout."""
     seen, forward = [], model.decoder.forward
 
-    def spy(x, sigma, conds):
-        seen.append(x.shape[2])
-        return forward(x, sigma, conds)
+    def spy(x, sigma, conds, prefix=None, **kw):
+        seen.append(x.shape[2] + (prefix.frames if prefix is not None else 0))
+        return forward(x, sigma, conds, prefix=prefix, **kw)
 
     model.decoder.forward = spy
     model.train().loss(_batch(), torch.Generator().manual_seed(0))
@@ -105,9 +106,9 @@ def _train_sigmas(model: PanWorldModel) -> torch.Tensor:
     """The per-frame σ (B, F) the decoder sees in one training loss (8 windows of 3 actions, shift 1)."""
     seen, forward = [], model.decoder.forward
 
-    def spy(x, sigma, conds):
+    def spy(x, sigma, conds, **kw):
         seen.append(sigma)
-        return forward(x, sigma, conds)
+        return forward(x, sigma, conds, **kw)
 
     model.decoder.forward = spy
     model.train().loss(_batch(b=8, n=3), torch.Generator().manual_seed(0))

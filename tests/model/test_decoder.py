@@ -90,3 +90,20 @@ def test_absolute_position_grid_smaller_than_the_tokens_is_refused():
     g = _decoder(abs_pos_grid=2)
     with pytest.raises(ValueError, match="abs_pos_grid"):
         g(torch.zeros(1, 3, 3, 64, 64), torch.full((1, 3), 0.5), [_cond(b=1)])
+
+
+def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window():
+    """The prefix cache: [conditioning frame, chunk A] recorded once, then chunk B alone against it, gives B's
+    velocity of the whole window [cond, A, B] (A never attends to B)."""
+    g = _decoder(abs_pos_grid=8)
+    with torch.no_grad():
+        for p in g.parameters():  # open the zero-initialised streams so every path matters
+            p.add_(torch.randn_like(p) * 0.02)
+        x, sigma = torch.randn(2, 3, 5, 64, 64), torch.rand(2, 5)
+        a, b = _cond(seed=1), _cond(seed=2)
+        whole = g(x, sigma, [a, b])
+        first, prefix = g(x[:, :, :3], sigma[:, :3], [a], record=True)
+        later = g(x[:, :, 3:], sigma[:, 3:], [b], prefix=prefix)
+    assert prefix.frames == 3 and len(prefix.kv) == len(g.dit.blocks)
+    torch.testing.assert_close(first, whole[:, :, :3], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(later, whole[:, :, 3:], rtol=1e-4, atol=1e-5)

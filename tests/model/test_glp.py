@@ -228,3 +228,36 @@ def test_a_model_cast_to_bf16_rolls_out_near_its_fp32_self(latent):
     assert (s32 - s16).abs().max() < 0.1 * s32.abs().max() and torch.allclose(r32, r16, atol=0.05)
     if latent == "pixel":  # a random KL decoder amplifies bf16 rounding of its latents; pixels stay close
         assert (f32 - f16).abs().mean() < 8
+
+
+@pytest.mark.parametrize(
+    "overrides, cached",
+    [
+        ("", 1),
+        ("diffusion.sampler_steps=4", 2),
+        ("diffusion.noise_offset=0.25", 0),
+        ("diffusion.window=false", 0),
+    ],
+)
+def test_prefix_reuse_rolls_out_as_the_whole_window_does(overrides, cached):
+    """``diffusion.reuse_prefix``: the same rollout as recomputing the window; kept only where the previous chunk's
+    partner states lie on the sampler's grid (offset ½), none with offset ¼ or without a window."""
+    torch.manual_seed(0)
+    model = PanWorldModel.from_config(apply_overrides(preset("tiny"), overrides)).eval()
+    with torch.no_grad():
+        for p in model.decoder.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    frame = torch.randint(
+        0, 256, (2, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1)
+    )
+    out = {}
+    for reuse in (True, False):
+        model.cfg.diffusion.reuse_prefix = reuse
+        state, g = model.start(frame), torch.Generator().manual_seed(2)
+        latents = []
+        for _ in range(3):
+            model.step(state, ["turn left", "go to the red ball"], g)
+            latents.append(state.swin.last_frame)
+        out[reuse] = torch.cat(latents, 2)
+        assert len(state.swin.prev_prefix) == (cached if reuse else 0)
+    torch.testing.assert_close(out[True], out[False], rtol=1e-4, atol=1e-4)
