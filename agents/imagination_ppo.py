@@ -90,6 +90,8 @@ class Args:
     """seeds PPO, the env and the evaluation"""
     threads: int = 1
     """torch threads (the machines here have 2 shared cores)"""
+    precision: str = "fp32"
+    """the model's arithmetic: fp32, bf16 (autocast) or bf16-weights (the model cast to bf16; fastest)"""
     out: str | None = None
     """write results.json (and the policies) into this directory"""
 
@@ -164,14 +166,22 @@ class WorldEnv(gym.Env):
     """
 
     def __init__(
-        self, world: Any, menu=MENU, obs: str = "frames", model=None, max_episode_steps: int = 8
+        self,
+        world: Any,
+        menu=MENU,
+        obs: str = "frames",
+        model=None,
+        max_episode_steps: int = 8,
+        precision: str = "fp32",
     ) -> None:
         self.world, self.menu, self.kind, self.max_episode_steps = world, list(menu), obs, max_episode_steps
         self.action_space = spaces.Discrete(len(self.menu))
         self.shadow = None
         state_shape = None
         if obs == "state":
-            self.shadow = gym.make("pan_gym/BabyAI-v0", model=model, world=None, latent_only=True).unwrapped
+            self.shadow = gym.make(
+                "pan_gym/BabyAI-v0", model=model, world=None, latent_only=True, precision=precision
+            ).unwrapped
             state_shape = self.shadow.observation_space["state"].shape
         self.observation_space = obs_space(obs, world.frame_shape[0], state_shape)
         self._mission, self._t = "", 0
@@ -225,6 +235,7 @@ def imagination_env(args: Args) -> VecEnv:
         reward="model",
         latent_only=args.obs == "state",
         max_episode_steps=args.max_episode_steps,
+        precision=args.precision,
     )
     sb3 = SB3VecEnv(vec, MENUS[args.menu], obs="last_frame" if args.obs == "frames" else "state")
     sb3.seed(args.seed)
@@ -235,7 +246,14 @@ def imagination_env(args: Args) -> VecEnv:
 def real_env(args: Args) -> VecEnv:
     def make(i: int):
         def thunk():
-            env = WorldEnv(make_world(args), MENUS[args.menu], args.obs, args.model, args.max_episode_steps)
+            env = WorldEnv(
+                make_world(args),
+                MENUS[args.menu],
+                args.obs,
+                args.model,
+                args.max_episode_steps,
+                args.precision,
+            )
             env.reset(seed=args.seed + i)
             return env
 
@@ -270,7 +288,9 @@ def evaluate_real(policy, args: Args) -> dict[str, float]:
     """Success rate and mean length of ``policy`` in the real world on evaluation seeds (deterministic actions)."""
     from pan_gym.eval.starts import eval_seeds
 
-    env = WorldEnv(make_world(args), MENUS[args.menu], args.obs, args.model, args.max_episode_steps)
+    env = WorldEnv(
+        make_world(args), MENUS[args.menu], args.obs, args.model, args.max_episode_steps, args.precision
+    )
     wins, lengths = [], []
     for seed in eval_seeds(args.eval_episodes):
         obs, _ = env.reset(seed=seed, options={"world_seed": seed})
