@@ -110,7 +110,7 @@ def main() -> None:
     train_idx, test_idx = np.flatnonzero(~test), np.flatnonzero(test)
     model = GridTransformer(len(book.tiles), len(vocab) + 1, before.shape[1], layers=args.layers)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=args.steps, pct_start=0.05)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=max(1, args.steps), pct_start=0.05)
 
     def score(idx: np.ndarray) -> tuple[Counter, Counter]:
         right, seen = Counter(), Counter()
