@@ -243,17 +243,17 @@ def imagination_env(args: Args) -> VecEnv:
     return MissionObs(sb3, state_shape)
 
 
+def world_env(args: Args) -> WorldEnv:
+    """The true world as ``args`` configure it (menu, observations, the model running alongside for ŝ)."""
+    return WorldEnv(
+        make_world(args), MENUS[args.menu], args.obs, args.model, args.max_episode_steps, args.precision
+    )
+
+
 def real_env(args: Args) -> VecEnv:
     def make(i: int):
         def thunk():
-            env = WorldEnv(
-                make_world(args),
-                MENUS[args.menu],
-                args.obs,
-                args.model,
-                args.max_episode_steps,
-                args.precision,
-            )
+            env = world_env(args)
             env.reset(seed=args.seed + i)
             return env
 
@@ -288,9 +288,7 @@ def evaluate_real(policy, args: Args) -> dict[str, float]:
     """Success rate and mean length of ``policy`` in the real world on evaluation seeds (deterministic actions)."""
     from pan_gym.eval.starts import eval_seeds
 
-    env = WorldEnv(
-        make_world(args), MENUS[args.menu], args.obs, args.model, args.max_episode_steps, args.precision
-    )
+    env = world_env(args)
     wins, lengths = [], []
     for seed in eval_seeds(args.eval_episodes):
         obs, _ = env.reset(seed=seed, options={"world_seed": seed})
