@@ -39,8 +39,9 @@ GO_TO = tuple(f"go to the {c} {o}" for c in COLORS for o in OBJECTS)
 PICK_UP = tuple(f"pick up the {c} {o}" for c in COLORS for o in OBJECTS)
 MENUS = {
     "all": (*PRIMITIVES, *GO_TO, *PICK_UP),
-    # one primitive step per action, plus "pick up the X" (a single pickup when X is in front): the walk is the
-    # policy's to learn, which keeps PPO off the multi-cell "go to" the default model cannot imagine (issue 7)
+    # the primitives plus "pick up the X", without "go to the X". Note: the world's "pick up the X" still walks
+    # to X first (a multi-cell action the default model cannot imagine, issue 7); a random policy over this menu
+    # solves 43 % of GoTo/PickUp missions in 16 steps (the pick-ups do the walking)
     "walk": (*PRIMITIVES, *PICK_UP),
 }
 MENU = MENUS["all"]
