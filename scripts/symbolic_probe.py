@@ -83,6 +83,9 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--heldout", type=float, default=0.1, help="share of episodes held out for scoring")
+    p.add_argument(
+        "--only", default="", help="train and score on one action template, e.g. 'go to the {color} {obj}'"
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cache", default="/tmp/symbolic_probe.npz")
     p.add_argument("--seed", type=int, default=0)
@@ -107,7 +110,10 @@ def main() -> None:
     eps = np.unique(d["episodes"])
     held = set(rng.choice(eps, int(len(eps) * args.heldout), replace=False).tolist())
     test = np.array([e in held for e in d["episodes"]])
-    train_idx, test_idx = np.flatnonzero(~test), np.flatnonzero(test)
+    keep = templates == args.only if args.only else np.ones(n, bool)
+    if not keep.any():
+        raise SystemExit(f"no transitions of template {args.only!r}; known: {sorted(set(templates))}")
+    train_idx, test_idx = np.flatnonzero(~test & keep), np.flatnonzero(test & keep)
     model = GridTransformer(len(book.tiles), len(vocab) + 1, before.shape[1], layers=args.layers)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=max(1, args.steps), pct_start=0.05)

@@ -5,6 +5,8 @@ import runpy
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 SCRIPT = SCRIPTS / "fit_on_training_data.py"
 
@@ -40,3 +42,12 @@ def test_symbolic_probe_scores_every_held_out_transition(tmp_path, monkeypatch, 
     assert (
         0 < counted < sum(1 for _ in tmp_path.glob("data/episode_*")) * 6
     )  # only held-out episodes' transitions
+    monkeypatch.setattr(
+        sys, "argv", [*argv, "--only", "turn {side}"]
+    )  # one template: only its rows are scored
+    runpy.run_path(str(script), run_name="__main__")
+    table = capsys.readouterr().out.split("held-out episodes)")[1].strip().splitlines()
+    assert all(line.startswith("turn {side}") for line in table)
+    monkeypatch.setattr(sys, "argv", [*argv, "--only", "fly away"])
+    with pytest.raises(SystemExit, match="no transitions"):
+        runpy.run_path(str(script), run_name="__main__")
