@@ -37,7 +37,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model = PanWorldModel.from_pretrained(args.model, overrides=args.overrides).eval()
     world = make_world("babyai")
-    book, imaginer = TileBook(world.tiles()), ModelImaginer(model, seed=0)
+    book, imaginer = TileBook(world.tiles()), ModelImaginer(model, seed=0, precision="bf16")
     right, seen, drawn, changing = Counter(), Counter(), Counter(), Counter()
     data = load_dataset(args.data, window=1)
     for i in range(0, len(data), args.stride):
@@ -47,8 +47,7 @@ def main() -> None:
             continue
         start, true = item["first_frame"].numpy(), item["frames"][0, -1].numpy()  # (H, W, 3) uint8
         imaginer.start(start[None])
-        with torch.autocast("cpu", torch.bfloat16):
-            imagined = imaginer.step([item["actions"][0]])[0, -1]
+        imagined = imaginer.step([item["actions"][0]])[0, -1]
         match = tile_match(imagined, true, book)  # (rows, cols) bool
         right[template] += bool(match.all())
         seen[template] += 1

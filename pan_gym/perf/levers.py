@@ -14,7 +14,7 @@ import torch
 
 from pan_gym.env.models import with_precision
 from pan_gym.perf.stepping import bench_actions, bench_frames, steady_state, warm_text
-from pan_gym.perf.timing import autocast, side_by_side
+from pan_gym.perf.timing import side_by_side
 
 if TYPE_CHECKING:
     from pan_gym.perf.suite import BenchConfig
@@ -29,17 +29,16 @@ def sec_bf16_weights(cfg: BenchConfig, model, out: dict) -> dict:
     rows = {"latent": [], "decoded": []}
     for kind, decode in (("latent", False), ("decoded", True)):
         for b in cfg.batches:
-            arms = {
-                "fp32": (model, steady_state(model, b, decode=decode), "fp32"),
-                "autocast": (model, steady_state(model, b, precision="bf16", decode=decode), "bf16"),
-                "bf16_weights": (half, steady_state(half, b, decode=decode), "fp32"),
-            }
+            arms = {"fp32": "fp32", "autocast": "bf16", "bf16_weights": "bf16-weights"}
 
-            def run(m, st, prec, b=b, decode=decode):
+            def run(prec, b=b, decode=decode):
+                m, ctx = with_precision(model, prec)
+                state = steady_state(model, b, precision=prec, decode=decode)
+
                 def go():
-                    with autocast(prec):
+                    with ctx():
                         m.step(
-                            st.snapshot(),
+                            state.snapshot(),
                             bench_actions(b, 3),
                             torch.Generator().manual_seed(1),
                             decode=decode,
@@ -47,9 +46,7 @@ def sec_bf16_weights(cfg: BenchConfig, model, out: dict) -> dict:
 
                 return go
 
-            rows[kind].append(
-                {"batch": b, **side_by_side({k: run(*v) for k, v in arms.items()}, cfg.repeats)}
-            )
+            rows[kind].append({"batch": b, **side_by_side({k: run(p) for k, p in arms.items()}, cfg.repeats)})
     start = bench_frames(model, 1)
     (s16, f16), (s32, f32) = (
         m.step(m.start(start), bench_actions(1), torch.Generator().manual_seed(1)) for m in (half, model)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pan_gym.perf.timing import peak_key
+
 if TYPE_CHECKING:
     from pan_gym.perf.suite import BenchConfig
 
@@ -229,9 +231,8 @@ def goals(out: dict) -> list[str]:
         big = batch[max(batch)]
         for p, x in big.items():
             if isinstance(x, dict) and "of_peak" in x:
-                peak = "fp32" if p == "fp32" else "bf16"
                 add(
-                    f"batched imagination ≥ 30 % of the {peak} matmul peak (batch {big['batch']}, decoded, {p})",
+                    f"batched imagination ≥ 30 % of the {peak_key(p)} matmul peak (batch {big['batch']}, decoded, {p})",
                     f"{x['of_peak']:.0%}",
                     x["of_peak"] >= 0.3,
                 )

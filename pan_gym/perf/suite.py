@@ -52,7 +52,7 @@ from pan_gym.perf.stepping import (
     time_step,
     warm_text,
 )
-from pan_gym.perf.timing import ComponentTimer, machine, matmul_peak, rss_bytes
+from pan_gym.perf.timing import ComponentTimer, machine, matmul_peak, peak_key, rss_bytes
 
 SECTIONS = (  # memory runs early: before the large batches raise the allocator's high-water mark
     "machine",
@@ -143,9 +143,12 @@ def sec_batch(cfg: BenchConfig, model, out: dict) -> list[dict]:
     t_chunk, rows = model.cfg.frames_per_chunk, []
     for b in cfg.batches:
         row = {"batch": b}
+        fp32_states = None
         for prec in cfg.precisions:
             dec_state = steady_state(model, b, precision=prec)
             lat_state = steady_state(model, b, precision=prec, decode=False)
+            if prec == "fp32":
+                fp32_states = dec_state, lat_state
             dec = time_step(model, dec_state, b, cfg.repeats, prec)
             lat = time_step(model, lat_state, b, cfg.repeats, prec, decode=False)
             row[prec] = {
@@ -154,14 +157,15 @@ def sec_batch(cfg: BenchConfig, model, out: dict) -> list[dict]:
                 "latent_step_s": lat,
                 "latent_steps_per_s": b / lat,
             }
-        flops, _ = step_flops(model, steady_state(model, b), b)
-        lat_flops, _ = step_flops(model, steady_state(model, b, decode=False), b, decode=False)
+        dec_state, lat_state = fp32_states or (steady_state(model, b), steady_state(model, b, decode=False))
+        flops, _ = step_flops(model, dec_state, b)  # FLOPs counted on the fp32 model
+        lat_flops, _ = step_flops(model, lat_state, b, decode=False)
         row["flops"], row["latent_flops"] = flops, lat_flops
         for prec in cfg.precisions:
             r = row[prec]
             r["gflops"] = flops / r["step_s"] / 1e9
             r["latent_gflops"] = lat_flops / r["latent_step_s"] / 1e9
-            pk = peak.get("fp32" if prec == "fp32" else "bf16")  # bf16 either way: the bf16 peak
+            pk = peak.get(peak_key(prec))
             if pk:
                 r["of_peak"] = r["gflops"] / pk
                 r["latent_of_peak"] = r["latent_gflops"] / pk

@@ -17,7 +17,6 @@ import resource
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import nullcontext
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
@@ -46,11 +45,9 @@ def side_by_side(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str
     return best
 
 
-def autocast(precision: str):
-    """``"bf16"``: CPU bf16 autocast; ``"fp32"``: nothing."""
-    if precision not in ("fp32", "bf16"):
-        raise ValueError(f"precision must be fp32 or bf16, got {precision!r}")
-    return torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+def peak_key(precision: str) -> str:
+    """The matmul peak a precision is measured against: ``fp32``, or ``bf16`` for autocast and bf16 weights."""
+    return "fp32" if precision == "fp32" else "bf16"
 
 
 class ComponentTimer:
