@@ -19,6 +19,13 @@ import typer
 
 PLANNERS = ("random", "cem", "pss", "oracle-cem", "oracle-pss")
 GOTO_PICKUP = "BabyAI-GoToLocal-v0,BabyAI-PickupLoc-v0"
+# fixed menus (None: the actions the world lists as valid at each decision). "primitives" walks one cell or turns
+# per action: enough for GoTo missions, and what the shipped model imagines well (issue 7: not "go to the X")
+MENUS: dict[str, tuple[str, ...] | None] = {
+    "valid": None,
+    "primitives": ("turn left", "turn right", "move forward"),
+}
+SCORERS = ("reward", "mission-distance")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -58,27 +65,45 @@ def build_planner_factory(
     proposer: str = "mission",
     latent_only: bool = True,
     precision: str = "fp32",
+    menu: str = "valid",
+    scorer: str = "reward",
 ):
-    """``seed -> planner`` for ``evaluate_planner``; the simulator is built once and shared by the episodes."""
+    """``seed -> planner`` for ``evaluate_planner``; the simulator is built once and shared by the episodes.
+
+    ``scorer="mission-distance"`` scores imagined frames with ``agents.scorers.MissionDistance`` (the model then
+    decodes frames whatever ``latent_only`` says); ``menu`` picks a fixed menu from ``MENUS``."""
     from agents.cem import CEMPlanner
     from agents.mpc import MPC
     from agents.propose_simulate_select import MissionProposer, ProposeSimulateSelect, RandomProposer
     from agents.random_agent import RandomAgent
+    from agents.scorers import MissionDistance
     from agents.simulators import ModelSimulator, OracleSimulator
 
     if planner not in PLANNERS:
         raise ValueError(f"unknown planner {planner!r}; choose from {PLANNERS}")
+    if menu not in MENUS:
+        raise ValueError(f"unknown menu {menu!r}; choose from {tuple(MENUS)}")
+    if scorer not in SCORERS:
+        raise ValueError(f"unknown scorer {scorer!r}; choose from {SCORERS}")
+    actions = MENUS[menu]
     if planner == "random":
-        return lambda seed: RandomAgent(seed=seed)
+        return lambda seed: RandomAgent(menu=actions, seed=seed)
+    score_fn = MissionDistance() if scorer == "mission-distance" else None
     if planner.startswith("oracle-"):
         # its own world instance: the real one the agent acts in stays untouched
         sim: Any = OracleSimulator(make_world_for(world, levels))
     else:
-        sim = ModelSimulator(model, world, latent_only=latent_only, precision=precision)
+        decode = not latent_only or score_fn is not None
+        sim = ModelSimulator(model, world, latent_only=not decode, precision=precision)
     if planner.endswith("cem"):
-        return lambda seed: MPC(CEMPlanner(sim, horizon, samples, iterations, elites, seed=seed))
-    prop = (lambda seed: MissionProposer()) if proposer == "mission" else (lambda seed: RandomProposer(seed))
-    return lambda seed: ProposeSimulateSelect(sim, prop(seed), k=k, n=n, seed=seed)
+        return lambda seed: MPC(
+            CEMPlanner(sim, horizon, samples, iterations, elites, menu=actions, score_fn=score_fn, seed=seed)
+        )
+    if proposer == "mission":
+        prop = lambda seed: MissionProposer(menu=actions)  # noqa: E731
+    else:
+        prop = lambda seed: RandomProposer(seed, menu=actions)  # noqa: E731
+    return lambda seed: ProposeSimulateSelect(sim, prop(seed), k=k, n=n, scorer=score_fn, seed=seed)
 
 
 def register(app: Any) -> None:
@@ -119,6 +144,19 @@ def register(app: Any) -> None:
                 help="Model planners: fp32 | bf16 (autocast) | bf16-weights (the model cast to bf16; fastest)."
             ),
         ] = "fp32",
+        menu: Annotated[
+            str,
+            typer.Option(
+                help="valid (the actions the world lists at each step) | primitives (turns, forward)."
+            ),
+        ] = "valid",
+        scorer: Annotated[
+            str,
+            typer.Option(
+                help="reward (the model's reward head / the world's reward) | mission-distance (reads the "
+                "imagined frames: actions left to face the mission's object; the model decodes)."
+            ),
+        ] = "reward",
         threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
         progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = False,
@@ -149,13 +187,22 @@ def register(app: Any) -> None:
                 proposer,
                 latent_only,
                 precision,
+                menu,
+                scorer,
             )
             real_world = make_world_for(world, levels)
             result = evaluate_planner(factory, real_world, seed_list, max_steps=max_steps, progress=progress)
         except (RuntimeError, OSError, ValueError) as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from None
-        result = {"world": world, "planner": planner, "model": model, **result}
+        result = {
+            "world": world,
+            "planner": planner,
+            "model": model,
+            "menu": menu,
+            "scorer": scorer,
+            **result,
+        }
         result.pop("seeds")
         result["seeds"] = seeds
         if as_json:

@@ -100,16 +100,31 @@ def tileset() -> np.ndarray:
     Each object MiniGrid knows (walls, floors, doors open/closed/locked, keys, balls, boxes in every colour, goal,
     lava), alone and with the agent on it facing each way (impossible pairs too: they only make reading stricter).
     """
+    return _labelled_tiles()[0]
+
+
+def tile_labels() -> list[tuple[str | None, str | None, int | None]]:
+    """What each ``tileset()`` tile shows: ``(object type, colour, agent direction)``, None where absent.
+
+    The empty floor is ``(None, None, None)``; the agent facing east on it ``(None, None, 0)``; a red ball
+    ``("ball", "red", None)``. Reading a frame with ``TileBook(tileset())`` and looking its ids up here gives a
+    symbolic grid.
+    """
+    return _labelled_tiles()[1]
+
+
+def _labelled_tiles() -> tuple[np.ndarray, list[tuple[str | None, str | None, int | None]]]:
     objs: list[WorldObj | None] = [None, Wall(), Goal(), Lava()]
     for c in COLOR_NAMES:
         objs += [Floor(c), Key(c), Ball(c), Box(c), Door(c, is_open=True), Door(c), Door(c, is_locked=True)]
-    tiles = [  # render_tile gives floats; render() stores them in uint8 the same way
-        Grid.render_tile(o, agent_dir=d, tile_size=TILE).astype(np.uint8)
-        for o in objs
-        for d in (None, 0, 1, 2, 3)
-    ]
+    tiles, labels = [], []
+    for o in objs:
+        for d in (None, 0, 1, 2, 3):  # render_tile gives floats; render() stores them in uint8 the same way
+            tiles.append(Grid.render_tile(o, agent_dir=d, tile_size=TILE).astype(np.uint8))
+            labels.append((None if o is None else o.type, None if o is None else o.color, d))
     _, first = np.unique(np.stack(tiles).reshape(len(tiles), -1), axis=0, return_index=True)
-    return np.stack([tiles[i] for i in sorted(first)])
+    keep = sorted(first)
+    return np.stack([tiles[i] for i in keep]), [labels[i] for i in keep]
 
 
 def resample(frames: Sequence[np.ndarray], t: int) -> np.ndarray:

@@ -38,6 +38,15 @@ def test_plan_cli_model_planner_tiny():
     assert r["n"] == 1
 
 
+def test_plan_cli_primitive_menu_and_frame_scorer():
+    goto = ("--levels", "BabyAI-GoToLocal-v0", "--menu", "primitives", "--max-steps", "12")
+    r = plan("--planner", "oracle-pss", "--scorer", "mission-distance", "--seeds", "1000000:1000004", *goto)
+    assert r["menu"] == "primitives" and r["scorer"] == "mission-distance" and r["success_rate"] >= 0.75
+    r = plan("--planner", "cem", "--model", "tiny", "--scorer", "mission-distance", "--seeds", "1000000:1000001",
+             "--samples", "4", "--iterations", "1", "--horizon", "2", "--elites", "2", *goto[:4], "--max-steps", "1")  # fmt: skip
+    assert r["n"] == 1
+
+
 def test_plan_cli_errors():
     result = CliRunner().invoke(app, ["plan", "--planner", "random", "--seeds", "0:3"])
     assert result.exit_code == 1 and "overlap the training seeds" in result.output
@@ -45,6 +54,9 @@ def test_plan_cli_errors():
     assert result.exit_code != 0 and "--planner" in result.output
     result = CliRunner().invoke(app, ["plan", "--planner", "pss", "--model", "tiny", "--precision", "fp8"])
     assert result.exit_code == 1 and "precision must be one of" in result.output
+    for flag, value in (("--menu", "macros"), ("--scorer", "vlm")):
+        result = CliRunner().invoke(app, ["plan", "--planner", "oracle-cem", flag, value])
+        assert result.exit_code == 1 and f"unknown {flag[2:]}" in result.output
 
 
 def test_parse_args_reads_field_docstrings(capsys):

@@ -1,0 +1,131 @@
+"""Scorers that read imagined frames: how close each simulated rollout brings a BabyAI "go to" / "pick up" mission.
+
+A scorer is ``(rollouts, mission) -> scores (N,)`` (``agents.simulators.ScoreFn``); planners take one as
+``score_fn=`` (CEM) or ``scorer=`` (propose–simulate–select). ``MissionDistance`` needs frames, so a
+``ModelSimulator`` used with it must decode (``latent_only=False``).
+
+``MissionDistance`` reads each step's frame cell by cell as the world's tiles (``pan_gym.eval.metrics.TileBook``
+with ``babyai_grid.tile_labels``), finds the agent (cell and heading) and every cell showing an object the mission
+names, and counts the turn/forward actions the agent would still need **if nothing stood in the way** to face the
+nearest one (a lower bound: walking around objects is left to the planner's search). Facing a target is done for
+"go to"; "pick up" is done when a target is gone from the frame. A rollout scores ``-(its lowest cost) - step·ε``
+(soonest best), with the cost of a frame that does not clearly show exactly one agent set to ``unreadable``.
+The model and the oracle are scored by the same rule, so their success rates differ only by what the model imagines.
+
+Example:
+    >>> from pan_gym.worlds import make_world
+    >>> from agents.simulators import OracleSimulator
+    >>> world = make_world("babyai", levels=("BabyAI-GoToLocal-v0",)); frame, info = world.reset(seed=1_000_002)
+    >>> info["mission"]
+    'go to the green box'
+    >>> sim = OracleSimulator(world); sim.begin({"world_state": world.get_state()})
+    >>> scores = MissionDistance()(sim.simulate([["turn left"], ["move forward"]]), info["mission"])
+    >>> scores.shape
+    (2,)
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from functools import cache
+
+import numpy as np
+
+from agents.simulators import Rollouts
+from pan_gym.eval.metrics import TileBook
+from pan_gym.worlds.babyai_grid import DIR_VEC, tile_labels, tileset
+
+_MISSION = re.compile(r"\b(go to|pick up) (?:the|a) (?:(\w+) )?(ball|box|key|door)\b")
+
+
+def parse_mission(mission: str) -> tuple[str, str | None, str]:
+    """``"go to a red ball"`` -> ``("go to", "red", "ball")``; the colour is None when the mission names none."""
+    m = _MISSION.search(mission.lower())
+    if m is None:
+        raise ValueError(f"not a BabyAI 'go to' / 'pick up' mission: {mission!r}")
+    return m.group(1), m.group(2), m.group(3)
+
+
+@cache
+def _free_cost(size: int) -> np.ndarray:
+    """Turn/forward actions to face the cell (dx, dy) away from an agent heading d on an empty plane:
+    int table indexed [dx + size, dy + size, d] (BFS over relative poses)."""
+    span = 2 * size + 1
+    cost = np.full((span, span, 4), -1, np.int64)
+    # BFS backwards is the same as forwards from the target's point of view: move the *target* relative to the agent
+    start = [
+        (dx, dy, d) for d in range(4) for dx, dy in [DIR_VEC[d]]
+    ]  # facing it: the target is one step ahead
+    queue = deque()
+    for dx, dy, d in start:
+        cost[dx + size, dy + size, d] = 0
+        queue.append((dx, dy, d))
+    while queue:
+        dx, dy, d = queue.popleft()
+        c = cost[dx + size, dy + size, d]
+        # predecessors: the agent was turned the other way, or one cell further back along d
+        back = DIR_VEC[d]
+        for pdx, pdy, pd in ((dx, dy, (d + 1) % 4), (dx, dy, (d - 1) % 4), (dx + back[0], dy + back[1], d)):
+            if abs(pdx) <= size and abs(pdy) <= size and cost[pdx + size, pdy + size, pd] < 0:
+                if (pdx, pdy) != (0, 0):
+                    cost[pdx + size, pdy + size, pd] = c + 1
+                    queue.append((pdx, pdy, pd))
+    return cost
+
+
+class MissionDistance:
+    """Score rollouts by how close their frames bring a BabyAI go-to / pick-up mission (module docstring).
+
+    Args:
+        unreadable: the cost of a frame that shows no agent, several agents or a cell that reads as no tile.
+        step_cost: ε, added per step before the best frame (prefers the sooner of equal outcomes).
+    """
+
+    def __init__(self, unreadable: float = 100.0, step_cost: float = 0.01) -> None:
+        self.book = TileBook(tileset())
+        labels = tile_labels()
+        self.kind = np.array([lab[0] or "" for lab in labels])  # (K,) object type per tile
+        self.color = np.array([lab[1] or "" for lab in labels])  # (K,)
+        self.agent_dir = np.array([-1 if lab[2] is None else lab[2] for lab in labels])  # (K,)
+        self.unreadable, self.step_cost = unreadable, step_cost
+
+    def costs(self, frames: np.ndarray, mission: str) -> np.ndarray:
+        """Actions still needed per frame: (..., H, W, 3) uint8 -> (...,) float64 (0 = mission done)."""
+        verb, color, kind = parse_mission(mission)
+        ids = self.book.read(frames)  # (..., gh, gw)
+        flat = ids.reshape(-1, *ids.shape[-2:])
+        out = np.empty(len(flat))
+        for i, grid in enumerate(flat):
+            out[i] = self._cost(grid, verb, color, kind)
+        return out.reshape(ids.shape[:-2])
+
+    def _cost(self, grid: np.ndarray, verb: str, color: str | None, kind: str) -> float:
+        if (grid < 0).any():
+            return self.unreadable
+        dirs = self.agent_dir[grid]  # (gh, gw)
+        agent = np.argwhere(dirs >= 0)  # (n, 2) as (row, col)
+        if len(agent) != 1:
+            return self.unreadable
+        match = self.kind[grid] == kind
+        if color is not None:
+            match &= self.color[grid] == color
+        targets = np.argwhere(match)  # (m, 2) rows, cols
+        if len(targets) == 0:
+            return 0.0 if verb == "pick up" else self.unreadable  # picked up (carried objects are not drawn)
+        (ay, ax), d = agent[0], int(dirs[agent[0][0], agent[0][1]])
+        size = max(grid.shape)
+        table = _free_cost(size)
+        best = min(int(table[tx - ax + size, ty - ay + size, d]) for ty, tx in targets)
+        return float(best + (verb == "pick up"))  # a pick-up still needs its pickup
+
+    def __call__(self, rollouts: Rollouts, mission: str) -> np.ndarray:
+        if rollouts.frames is None:
+            raise ValueError("MissionDistance reads frames: simulate with latent_only=False")
+        c = self.costs(rollouts.frames, mission)  # (N, H)
+        t = np.arange(c.shape[1])
+        done = c == 0
+        # a step after the first success does not count (the real episode has ended there)
+        after = np.cumsum(done, axis=1) - done > 0
+        c = np.where(after, np.inf, c + self.step_cost * t)
+        return -c.min(axis=1)

@@ -1,0 +1,106 @@
+"""MissionDistance: frames read back to the true grid, costs that bound the true path and reach 0 exactly when the
+world says "go to" succeeded, unreadable frames, and a planner on it beating random with the true simulator."""
+
+import numpy as np
+import pytest
+
+from agents.cem import CEMPlanner
+from agents.mpc import MPC
+from agents.random_agent import RandomAgent
+from agents.scorers import MissionDistance, parse_mission
+from agents.simulators import ModelSimulator, OracleSimulator, Rollouts
+from pan_gym.eval.metrics import TileBook
+from pan_gym.eval.planning_eval import evaluate_planner
+from pan_gym.worlds import make_world
+from pan_gym.worlds.babyai_grid import shortest_path, tile_labels, tileset
+
+GOTO = ("BabyAI-GoToLocal-v0",)
+PRIMITIVES = ["turn left", "turn right", "move forward"]
+
+
+def test_tile_labels_read_a_rendered_frame_back_to_the_grid():
+    world = make_world("babyai", levels=GOTO)
+    frame, _ = world.reset(seed=1_000_000)
+    ids, labels, env = TileBook(tileset()).read(frame), tile_labels(), world.env
+    assert len(labels) == len(tileset()) and labels[0] == (None, None, None)
+    for y in range(env.grid.height):
+        for x in range(env.grid.width):
+            kind, color, heading = labels[ids[y, x]]
+            obj = env.grid.get(x, y)
+            assert (kind, color) == ((obj.type, obj.color) if obj else (None, None))
+            assert heading == (env.agent_dir if (x, y) == tuple(env.agent_pos) else None)
+
+
+def test_parse_mission():
+    assert parse_mission("go to a red ball") == ("go to", "red", "ball")
+    assert parse_mission("pick up the blue box behind you") == ("pick up", "blue", "box")
+    assert parse_mission("pick up a key") == ("pick up", None, "key")
+    with pytest.raises(ValueError, match="not a BabyAI"):
+        parse_mission("put the red ball next to the key")
+
+
+def test_cost_bounds_the_true_path_and_is_zero_exactly_on_success():
+    world, scorer = make_world("babyai", levels=GOTO), MissionDistance()
+    for seed in range(1_000_000, 1_000_006):
+        frame, info = world.reset(seed=seed)
+        _, color, kind = parse_mission(info["mission"])
+        env = world.env
+        targets = {
+            (x, y)
+            for x in range(env.grid.width)
+            for y in range(env.grid.height)
+            if (o := env.grid.get(x, y)) and o.type == kind and (color is None or o.color == color)
+        }
+        path = shortest_path(env, targets)
+        costs = [scorer.costs(frame, info["mission"])]
+        for a in path:
+            chunk, r, terminated, _, _ = world.step(PRIMITIVES[a])
+            costs.append(scorer.costs(chunk[-1], info["mission"]))
+            assert (costs[-1] == 0) == terminated and (r > 0) == terminated
+        # never more than the true number of actions left; every action changes the bound by at most one
+        assert all(c <= len(path) - i for i, c in enumerate(costs)), (seed, costs, len(path))
+        assert np.all(np.abs(np.diff(costs)) <= 1) and costs[-1] == 0
+
+
+def test_unreadable_frames_and_rollout_scores():
+    world, scorer = make_world("babyai", levels=GOTO), MissionDistance(unreadable=50.0)
+    frame, info = world.reset(seed=1_000_002)
+    mission = info["mission"]
+    blurred = frame // 2 + 60  # no cell clearly shows a tile
+    two_agents = frame.copy()
+    ax, ay = world.env.agent_pos
+    ox = 1 if ax != 1 else 2  # a second agent drawn on another cell of the same row
+    two_agents[ay * 8 : ay * 8 + 8, ox * 8 : ox * 8 + 8] = frame[ay * 8 : ay * 8 + 8, ax * 8 : ax * 8 + 8]
+    assert scorer.costs(blurred, mission) == 50.0 and scorer.costs(two_agents, mission) == 50.0
+    # rows: reaches the goal at step 2 then wanders off (counts as reached), never readable, closer at the end
+    sim = OracleSimulator(make_world("babyai", levels=GOTO))
+    sim.begin({"world_state": world.get_state()})
+    c0 = float(scorer.costs(frame, mission))
+    good = sim.simulate([["move forward"] * 3]).frames[0]
+    frames = np.stack([good, np.stack([blurred] * 3), good])  # (3, 3, 64, 64, 3)
+    ro = Rollouts(np.zeros((3, 3), np.float32), np.zeros((3, 3), bool), frames, None)
+    scores = scorer(ro, mission)
+    assert scores[0] == scores[2] and scores[1] == -50.0 and scores[0] > -c0
+    with pytest.raises(ValueError, match="latent_only=False"):
+        scorer(Rollouts(ro.rewards, ro.terminated, None, None), mission)
+
+
+def test_mission_distance_oracle_cem_over_primitives_beats_random():
+    seeds = list(range(1_000_000, 1_000_012))
+    world = make_world("babyai", levels=GOTO)
+    sim = OracleSimulator(make_world("babyai", levels=GOTO))
+    cem = evaluate_planner(
+        lambda s: MPC(CEMPlanner(sim, 3, 16, 2, 4, menu=PRIMITIVES, score_fn=MissionDistance(), seed=s)),
+        world, seeds, max_steps=12, progress=False,
+    )  # fmt: skip
+    rand = evaluate_planner(lambda s: RandomAgent(PRIMITIVES, s), world, seeds, max_steps=12, progress=False)
+    assert cem["success_rate"] >= 0.6 and cem["success_rate"] >= rand["success_rate"] + 0.4, (cem, rand)
+
+
+def test_model_simulator_decodes_frames_for_the_scorer():
+    world = make_world("babyai", levels=GOTO)
+    frame, info = world.reset(seed=1_000_000)
+    sim = ModelSimulator("tiny", "babyai", latent_only=False)
+    sim.begin({"frame": frame, "mission": info["mission"]})
+    scores = MissionDistance()(sim.simulate([["turn left", "move forward"]] * 2), info["mission"])
+    assert scores.shape == (2,) and np.isfinite(scores).all()
