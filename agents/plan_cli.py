@@ -19,12 +19,6 @@ import typer
 
 PLANNERS = ("random", "cem", "pss", "oracle-cem", "oracle-pss")
 GOTO_PICKUP = "BabyAI-GoToLocal-v0,BabyAI-PickupLoc-v0"
-# fixed menus (None: the actions the world lists as valid at each decision). "primitives" walks one cell or turns
-# per action: enough for GoTo missions, and what the shipped model imagines well (issue 7: not "go to the X")
-MENUS: dict[str, tuple[str, ...] | None] = {
-    "valid": None,
-    "primitives": ("turn left", "turn right", "move forward"),
-}
 SCORERS = ("reward", "mission-distance")
 
 
@@ -71,8 +65,10 @@ def build_planner_factory(
     """``seed -> planner`` for ``evaluate_planner``; the simulator is built once and shared by the episodes.
 
     ``scorer="mission-distance"`` scores imagined frames with ``agents.scorers.MissionDistance`` (the model then
-    decodes frames whatever ``latent_only`` says); ``menu`` picks a fixed menu from ``MENUS``."""
+    decodes frames whatever ``latent_only`` says); ``menu`` names an ``agents.menus.MENUS`` entry ("valid": the
+    world's listing; "primitives": turns, forward, pickup of what is in front)."""
     from agents.cem import CEMPlanner
+    from agents.menus import MENUS, WithMenu
     from agents.mpc import MPC
     from agents.propose_simulate_select import MissionProposer, ProposeSimulateSelect, RandomProposer
     from agents.random_agent import RandomAgent
@@ -85,9 +81,13 @@ def build_planner_factory(
         raise ValueError(f"unknown menu {menu!r}; choose from {tuple(MENUS)}")
     if scorer not in SCORERS:
         raise ValueError(f"unknown scorer {scorer!r}; choose from {SCORERS}")
-    actions = MENUS[menu]
+    chosen = MENUS[menu]
+
+    def with_menu(make):  # seed -> planner, choosing from the menu when one is set
+        return make if chosen is None else (lambda seed: WithMenu(make(seed), chosen))
+
     if planner == "random":
-        return lambda seed: RandomAgent(menu=actions, seed=seed)
+        return with_menu(lambda seed: RandomAgent(seed=seed))
     score_fn = MissionDistance() if scorer == "mission-distance" else None
     if planner.startswith("oracle-"):
         # its own world instance: the real one the agent acts in stays untouched
@@ -96,14 +96,15 @@ def build_planner_factory(
         decode = not latent_only or score_fn is not None
         sim = ModelSimulator(model, world, latent_only=not decode, precision=precision)
     if planner.endswith("cem"):
-        return lambda seed: MPC(
-            CEMPlanner(sim, horizon, samples, iterations, elites, menu=actions, score_fn=score_fn, seed=seed)
+        return with_menu(
+            lambda seed: MPC(
+                CEMPlanner(sim, horizon, samples, iterations, elites, score_fn=score_fn, seed=seed)
+            )
         )
-    if proposer == "mission":
-        prop = lambda seed: MissionProposer(menu=actions)  # noqa: E731
-    else:
-        prop = lambda seed: RandomProposer(seed, menu=actions)  # noqa: E731
-    return lambda seed: ProposeSimulateSelect(sim, prop(seed), k=k, n=n, scorer=score_fn, seed=seed)
+    prop = (lambda seed: MissionProposer()) if proposer == "mission" else (lambda seed: RandomProposer(seed))
+    return with_menu(
+        lambda seed: ProposeSimulateSelect(sim, prop(seed), k=k, n=n, scorer=score_fn, seed=seed)
+    )
 
 
 def register(app: Any) -> None:

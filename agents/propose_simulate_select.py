@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -44,27 +44,23 @@ def _words(text: str) -> set[str]:
 
 
 class MissionProposer:
-    """The k valid actions (or of ``menu``) sharing the most words with the mission (ties keep the listing order)."""
-
-    def __init__(self, menu: Sequence[str] | None = None) -> None:
-        self.menu = None if menu is None else list(menu)
+    """The k valid actions sharing the most words with the mission (ties keep the world's listing order)."""
 
     def __call__(self, obs: dict[str, Any], k: int) -> list[str]:
-        actions, mission = self.menu or list(obs["actions"]), _words(str(obs.get("mission", "")))
+        actions, mission = list(obs["actions"]), _words(str(obs.get("mission", "")))
         overlap = [-len(_words(a) & mission) for a in actions]
         order = sorted(range(len(actions)), key=lambda i: (overlap[i], i))
         return [actions[i] for i in order[:k]]
 
 
 class RandomProposer:
-    """k distinct valid actions (or of ``menu``) drawn uniformly."""
+    """k distinct valid actions drawn uniformly."""
 
-    def __init__(self, seed: int = 0, menu: Sequence[str] | None = None) -> None:
+    def __init__(self, seed: int = 0) -> None:
         self.rng = np.random.default_rng([seed, 0x960])
-        self.menu = None if menu is None else list(menu)
 
     def __call__(self, obs: dict[str, Any], k: int) -> list[str]:
-        actions = self.menu or list(obs["actions"])
+        actions = list(obs["actions"])
         return [actions[i] for i in self.rng.permutation(len(actions))[:k]]
 
 

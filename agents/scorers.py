@@ -74,6 +74,56 @@ def _free_cost(size: int) -> np.ndarray:
     return cost
 
 
+class FrameReader:
+    """Reads BabyAI frames cell by cell (``TileBook`` over the world's tiles): the agent's pose, what each cell holds.
+
+    Example:
+        >>> from pan_gym.worlds import make_world
+        >>> world = make_world("babyai"); frame, _ = world.reset(seed=1_000_000)
+        >>> grid = FrameReader().read(frame); pose = FrameReader().agent(grid)
+        >>> pose == (*world.env.agent_pos, world.env.agent_dir)
+        True
+    """
+
+    def __init__(self) -> None:
+        self.book = TileBook(tileset())
+        labels = tile_labels()
+        self.kind = np.array([lab[0] or "" for lab in labels])  # (K,) object type per tile, "" for none
+        self.color = np.array([lab[1] or "" for lab in labels])  # (K,)
+        self.heading = np.array([-1 if lab[2] is None else lab[2] for lab in labels])  # (K,) agent direction
+
+    def read(self, frames: np.ndarray) -> np.ndarray:
+        """(..., H, W, 3) uint8 -> tile ids (..., H/8, W/8), -1 where a cell shows no tile clearly."""
+        return self.book.read(frames)
+
+    def agent(self, grid: np.ndarray) -> tuple[int, int, int] | None:
+        """(x, y, heading) of the one agent a grid of tile ids shows; None if it shows none or several."""
+        where = np.argwhere(self.heading[grid] >= 0)  # (n, 2) as (row, col)
+        if len(where) != 1:
+            return None
+        y, x = where[0]
+        return int(x), int(y), int(self.heading[grid[y, x]])
+
+    def matches(self, grid: np.ndarray, kind: str, color: str | None) -> np.ndarray:
+        """(m, 2) (row, col) of the cells showing a ``color`` (any colour if None) object of type ``kind``."""
+        match = self.kind[grid] == kind
+        if color is not None:
+            match &= self.color[grid] == color
+        return np.argwhere(match)
+
+    def front(self, grid: np.ndarray) -> tuple[str, str] | None:
+        """(type, colour) of the object the agent faces, None if it faces nothing (or no single agent is shown)."""
+        pose = self.agent(grid)
+        if pose is None:
+            return None
+        x, y, d = pose
+        fx, fy = x + DIR_VEC[d][0], y + DIR_VEC[d][1]
+        if not (0 <= fy < grid.shape[0] and 0 <= fx < grid.shape[1]) or grid[fy, fx] < 0:
+            return None
+        kind = str(self.kind[grid[fy, fx]])
+        return (kind, str(self.color[grid[fy, fx]])) if kind else None
+
+
 class MissionDistance:
     """Score rollouts by how close their frames bring a BabyAI go-to / pick-up mission (module docstring).
 
@@ -83,46 +133,42 @@ class MissionDistance:
     """
 
     def __init__(self, unreadable: float = 100.0, step_cost: float = 0.01) -> None:
-        self.book = TileBook(tileset())
-        labels = tile_labels()
-        self.kind = np.array([lab[0] or "" for lab in labels])  # (K,) object type per tile
-        self.color = np.array([lab[1] or "" for lab in labels])  # (K,)
-        self.agent_dir = np.array([-1 if lab[2] is None else lab[2] for lab in labels])  # (K,)
+        self.reader = FrameReader()
         self.unreadable, self.step_cost = unreadable, step_cost
 
-    def costs(self, frames: np.ndarray, mission: str) -> np.ndarray:
-        """Actions still needed per frame: (..., H, W, 3) uint8 -> (...,) float64 (0 = mission done)."""
+    def costs(self, frames: np.ndarray, mission: str, start: np.ndarray | None = None) -> np.ndarray:
+        """Actions still needed per frame: (..., H, W, 3) uint8 -> (...,) float64 (0 = mission done).
+
+        ``start`` (H, W, 3), the frame before the actions: a "pick up" is done when fewer objects match than there.
+        """
         verb, color, kind = parse_mission(mission)
-        ids = self.book.read(frames)  # (..., gh, gw)
+        ids = self.reader.read(frames)  # (..., gh, gw)
+        before = None
+        if verb == "pick up" and start is not None:
+            before = len(self.reader.matches(self.reader.read(start), kind, color))
         flat = ids.reshape(-1, *ids.shape[-2:])
-        out = np.empty(len(flat))
-        for i, grid in enumerate(flat):
-            out[i] = self._cost(grid, verb, color, kind)
+        out = np.array([self._cost(grid, verb, color, kind, before) for grid in flat], np.float64)
         return out.reshape(ids.shape[:-2])
 
-    def _cost(self, grid: np.ndarray, verb: str, color: str | None, kind: str) -> float:
-        if (grid < 0).any():
+    def _cost(self, grid: np.ndarray, verb: str, color: str | None, kind: str, before: int | None) -> float:
+        pose = self.reader.agent(grid)
+        if pose is None or (grid < 0).any():
             return self.unreadable
-        dirs = self.agent_dir[grid]  # (gh, gw)
-        agent = np.argwhere(dirs >= 0)  # (n, 2) as (row, col)
-        if len(agent) != 1:
-            return self.unreadable
-        match = self.kind[grid] == kind
-        if color is not None:
-            match &= self.color[grid] == color
-        targets = np.argwhere(match)  # (m, 2) rows, cols
+        targets = self.reader.matches(grid, kind, color)
+        if verb == "pick up" and len(targets) < (before if before is not None else 1):
+            return 0.0  # one was picked up (a carried object is not drawn)
         if len(targets) == 0:
-            return 0.0 if verb == "pick up" else self.unreadable  # picked up (carried objects are not drawn)
-        (ay, ax), d = agent[0], int(dirs[agent[0][0], agent[0][1]])
+            return self.unreadable
+        x, y, d = pose
         size = max(grid.shape)
         table = _free_cost(size)
-        best = min(int(table[tx - ax + size, ty - ay + size, d]) for ty, tx in targets)
+        best = min(int(table[tx - x + size, ty - y + size, d]) for ty, tx in targets)
         return float(best + (verb == "pick up"))  # a pick-up still needs its pickup
 
     def __call__(self, rollouts: Rollouts, mission: str) -> np.ndarray:
         if rollouts.frames is None:
             raise ValueError("MissionDistance reads frames: simulate with latent_only=False")
-        c = self.costs(rollouts.frames, mission)  # (N, H)
+        c = self.costs(rollouts.frames, mission, rollouts.start)  # (N, H)
         t = np.arange(c.shape[1])
         done = c == 0
         # a step after the first success does not count (the real episode has ended there)

@@ -54,6 +54,7 @@ class Rollouts:
     terminated: np.ndarray  # (N, H) bool
     frames: np.ndarray | None  # (N, H, H_img, W_img, 3) uint8, last frame of each step; None when latent-only
     states: np.ndarray | None  # (N, H, Q, D) float32 predicted latent ŝ; None for the oracle
+    start: np.ndarray | None = None  # (H_img, W_img, 3) uint8, the frame every row starts from (when known)
 
 
 ScoreFn = Callable[[Rollouts, str], np.ndarray]  # (rollouts, mission) -> scores (N,)
@@ -171,7 +172,7 @@ class ModelSimulator:
             rewards[:, t], terminated[:, t], states[:, t] = r, term, obs["state"]
             if frames is not None:
                 frames[:, t] = obs["frames"][:, -1]
-        return Rollouts(rewards, terminated, frames, states)
+        return Rollouts(rewards, terminated, frames, states, self._start["observation"])
 
     def close(self) -> None:
         for env in self._envs.values():
@@ -201,13 +202,13 @@ class OracleSimulator:
         if reward == "goal" and goal is None:
             raise ValueError("reward='goal' needs goal= (a uint8 frame (H, W, 3))")
         self.reward, self.goal = reward, None if goal is None else np.asarray(goal, np.float32)
-        self._state = None
+        self._state, self._frame = None, None
         self.calls = 0
 
     def begin(self, obs: dict[str, Any]) -> None:
         if obs.get("world_state") is None:
             raise ValueError("OracleSimulator needs obs['world_state'] (a snapshot of the true world)")
-        self._state = obs["world_state"]
+        self._state, self._frame = obs["world_state"], obs.get("frame")
 
     def _reward(self, chunk: np.ndarray, action: str, r: float, info: dict) -> tuple[float, bool | None]:
         if self.reward == "world":
@@ -234,7 +235,7 @@ class OracleSimulator:
                 if term or trunc:  # the episode is over in the real world: the rest of the row stays put
                     terminated[i, t] = terminated[i, t] or term
                     break
-        return Rollouts(rewards, terminated, frames, None)
+        return Rollouts(rewards, terminated, frames, None, self._frame)
 
     def close(self) -> None:
         if hasattr(self.world, "close"):

@@ -1,13 +1,15 @@
-"""MissionDistance: frames read back to the true grid, costs that bound the true path and reach 0 exactly when the
-world says "go to" succeeded, unreadable frames, and a planner on it beating random with the true simulator."""
+"""MissionDistance and the primitive menu: frames read back to the true grid, costs that bound the true path and reach
+0 exactly when the world says the mission succeeded, unreadable frames, and planners on them beating random with the
+true simulator."""
 
 import numpy as np
 import pytest
 
 from agents.cem import CEMPlanner
+from agents.menus import WithMenu, primitives
 from agents.mpc import MPC
 from agents.random_agent import RandomAgent
-from agents.scorers import MissionDistance, parse_mission
+from agents.scorers import FrameReader, MissionDistance, parse_mission
 from agents.simulators import ModelSimulator, OracleSimulator, Rollouts
 from pan_gym.eval.metrics import TileBook
 from pan_gym.eval.planning_eval import evaluate_planner
@@ -15,6 +17,7 @@ from pan_gym.worlds import make_world
 from pan_gym.worlds.babyai_grid import shortest_path, tile_labels, tileset
 
 GOTO = ("BabyAI-GoToLocal-v0",)
+PICKUP = ("BabyAI-PickupLoc-v0",)
 PRIMITIVES = ["turn left", "turn right", "move forward"]
 
 
@@ -29,6 +32,8 @@ def test_tile_labels_read_a_rendered_frame_back_to_the_grid():
             obj = env.grid.get(x, y)
             assert (kind, color) == ((obj.type, obj.color) if obj else (None, None))
             assert heading == (env.agent_dir if (x, y) == tuple(env.agent_pos) else None)
+    reader = FrameReader()
+    assert reader.agent(reader.read(frame)) == (*env.agent_pos, env.agent_dir)
 
 
 def test_parse_mission():
@@ -62,6 +67,34 @@ def test_cost_bounds_the_true_path_and_is_zero_exactly_on_success():
         assert np.all(np.abs(np.diff(costs)) <= 1) and costs[-1] == 0
 
 
+def _walk_and_pick_up(world, seed):
+    """A PickupLoc episode walked along the true shortest path, then the pickup (the menu's last entry):
+    (mission, start frame, frames from the start on, the menu at each frame, whether the world says done)."""
+    frame, info = world.reset(seed=seed)
+    env = world.env
+    goal = {tuple(p) for p in env.instrs.desc.obj_poss}  # BabyAI's own targets (the location words included)
+    frames, menus = [frame], [primitives({"frame": frame})]
+    for a in shortest_path(env, goal):
+        frames.append(world.step(PRIMITIVES[a])[0][-1])
+        menus.append(primitives({"frame": frames[-1]}))
+    chunk, r, terminated, _, _ = world.step(menus[-1][-1])
+    return info["mission"], frame, np.stack([*frames, chunk[-1]]), menus, terminated
+
+
+def test_pick_up_is_done_when_a_target_is_gone_and_the_menu_offers_it_only_in_front():
+    world, scorer = make_world("babyai", levels=PICKUP), MissionDistance()
+    for seed in range(1_000_000, 1_000_006):
+        mission, start, frames, menus, terminated = _walk_and_pick_up(world, seed)
+        costs = scorer.costs(frames, mission, start)
+        assert all(m[:3] == PRIMITIVES and len(m) in (3, 4) for m in menus)
+        assert len(menus[-1]) == 4 and menus[-1][-1].startswith(
+            "pick up the "
+        )  # facing the target at the end
+        assert costs[-2] == 1 and costs[-1] == 0 and terminated  # facing the target; picked up
+    with pytest.raises(KeyError):
+        primitives({})
+
+
 def test_unreadable_frames_and_rollout_scores():
     world, scorer = make_world("babyai", levels=GOTO), MissionDistance(unreadable=50.0)
     frame, info = world.reset(seed=1_000_002)
@@ -86,14 +119,16 @@ def test_unreadable_frames_and_rollout_scores():
 
 
 def test_mission_distance_oracle_cem_over_primitives_beats_random():
-    seeds = list(range(1_000_000, 1_000_012))
-    world = make_world("babyai", levels=GOTO)
-    sim = OracleSimulator(make_world("babyai", levels=GOTO))
+    seeds, levels = list(range(1_000_000, 1_000_012)), (*GOTO, *PICKUP)
+    world = make_world("babyai", levels=levels)
+    sim = OracleSimulator(make_world("babyai", levels=levels))
     cem = evaluate_planner(
-        lambda s: MPC(CEMPlanner(sim, 3, 16, 2, 4, menu=PRIMITIVES, score_fn=MissionDistance(), seed=s)),
+        lambda s: WithMenu(MPC(CEMPlanner(sim, 3, 16, 2, 4, score_fn=MissionDistance(), seed=s)), primitives),
         world, seeds, max_steps=12, progress=False,
     )  # fmt: skip
-    rand = evaluate_planner(lambda s: RandomAgent(PRIMITIVES, s), world, seeds, max_steps=12, progress=False)
+    rand = evaluate_planner(
+        lambda s: WithMenu(RandomAgent(seed=s), primitives), world, seeds, max_steps=12, progress=False
+    )
     assert cem["success_rate"] >= 0.6 and cem["success_rate"] >= rand["success_rate"] + 0.4, (cem, rand)
 
 

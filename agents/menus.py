@@ -1,0 +1,60 @@
+"""Action menus computed from the observation, and ``WithMenu``, which gives any planner one.
+
+Planners choose from ``obs["actions"]`` (the actions the world lists as valid) unless told otherwise; ``WithMenu``
+replaces that listing by ``menu(obs)`` before the planner sees it, so CEM, propose–simulate–select and the random
+agent all choose from the same menu.
+
+``primitives(obs)``: one grid step per action — turn left, turn right, move forward, and "pick up the X" only when
+the frame shows the agent facing X (the world then runs it as the single MiniGrid pickup; farther away it would walk
+to X first, a multi-cell action). Enough for GoTo and PickUp missions; nothing in it moves more than one cell.
+
+Example:
+    >>> from pan_gym.worlds import make_world
+    >>> world = make_world("babyai"); frame, info = world.reset(seed=1_000_000)
+    >>> primitives({"frame": frame})
+    ['turn left', 'turn right', 'move forward']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from agents.scorers import FrameReader
+
+PICKABLE = ("ball", "box", "key")
+Menu = Callable[[dict[str, Any]], list[str]]
+
+
+@cache
+def _reader() -> FrameReader:
+    return FrameReader()
+
+
+def primitives(obs: dict[str, Any]) -> list[str]:
+    """Turns, one step forward, and the pickup of what the agent faces in ``obs["frame"]`` (module docstring)."""
+    menu = ["turn left", "turn right", "move forward"]
+    front = _reader().front(_reader().read(obs["frame"]))
+    if front is not None and front[0] in PICKABLE:
+        menu.append(f"pick up the {front[1]} {front[0]}")
+    return menu
+
+
+MENUS: dict[str, Menu | None] = {"valid": None, "primitives": primitives}
+
+
+class WithMenu:
+    """``planner`` choosing from ``menu(obs)`` instead of the world's listing (``obs["actions"]``).
+
+    Example:
+        >>> from agents.random_agent import RandomAgent
+        >>> WithMenu(RandomAgent(), lambda obs: ["turn left"]).act({"actions": ["move forward"]})
+        'turn left'
+    """
+
+    def __init__(self, planner: Any, menu: Menu) -> None:
+        self.planner, self.menu = planner, menu
+
+    def act(self, obs: dict[str, Any]) -> str:
+        return self.planner.act({**obs, "actions": self.menu(obs)})
