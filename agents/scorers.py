@@ -175,3 +175,26 @@ class MissionDistance:
         after = np.cumsum(done, axis=1) - done > 0
         c = np.where(after, np.inf, c + self.step_cost * t)
         return -c.min(axis=1)
+
+
+class MissionReward:
+    """``MissionDistance`` as an env reward ``(obs, action, info) -> (reward, terminated)`` on the step's last frame.
+
+    1 and terminated when the frame shows the mission done; otherwise ``-shaping × min(cost, cap)`` (a dense
+    nudge toward the target, the same in imagination and in the real world). Needs decoded frames
+    (``latent_only=False``) and ``info["mission"]``; a "pick up" counts as done only when no target is left
+    (one step's frame alone does not say how many there were).
+
+    Example:
+        >>> from pan_gym.worlds import make_world
+        >>> world = make_world("babyai", levels=("BabyAI-GoToLocal-v0",)); frame, info = world.reset(seed=1_000_002)
+        >>> MissionReward()({"frames": frame[None]}, "turn left", {"mission": info["mission"]})
+        (-0.02, False)
+    """
+
+    def __init__(self, shaping: float = 0.01, cap: float = 20.0) -> None:
+        self.distance, self.shaping, self.cap = MissionDistance(), shaping, cap
+
+    def __call__(self, obs: dict, action: str, info: dict) -> tuple[float, bool]:
+        cost = float(self.distance.costs(obs["frames"][-1], info["mission"]))
+        return (1.0, True) if cost == 0 else (-self.shaping * min(cost, self.cap), False)

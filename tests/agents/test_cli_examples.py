@@ -121,3 +121,20 @@ def test_imagination_ppo_pieces():
         main(Args(imagination=False, real=False))
     with pytest.raises(ValueError, match="menu must be one of all, walk"):
         main(Args(menu="primitive"))
+
+
+def test_imagination_ppo_primitives_with_the_frame_reward():
+    from agents.imagination_ppo import Args, main, world_env
+
+    args = Args(model="tiny", levels=("BabyAI-GoToLocal-v0",), menu="primitives", reward="mission-distance",
+                total_timesteps=32, num_envs=2, n_steps=16, batch_size=16, eval_episodes=1)  # fmt: skip
+    out = main(args)
+    assert 0 <= out["imagination"]["success_rate"] <= 1 and 0 <= out["real"]["success_rate"] <= 1
+    env = world_env(args)
+    env.reset(seed=0)
+    _, reward, terminated, _, _ = env.step(
+        0
+    )  # a turn: no GoTo mission is done by it, the reward is the nudge
+    assert not terminated and -0.2 <= reward < 0
+    with pytest.raises(ValueError, match="reward must be"):
+        main(Args(reward="vlm"))
