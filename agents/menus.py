@@ -58,3 +58,8 @@ class WithMenu:
 
     def act(self, obs: dict[str, Any]) -> str:
         return self.planner.act({**obs, "actions": self.menu(obs)})
+
+    def reset(self) -> None:
+        """Reset the wrapped planner (``MPC`` forgets its plan) when it can be."""
+        if hasattr(self.planner, "reset"):
+            self.planner.reset()

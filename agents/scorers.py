@@ -87,10 +87,13 @@ class FrameReader:
 
     def __init__(self) -> None:
         self.book = TileBook(tileset())
-        labels = tile_labels()
-        self.kind = np.array([lab[0] or "" for lab in labels])  # (K,) object type per tile, "" for none
-        self.color = np.array([lab[1] or "" for lab in labels])  # (K,)
-        self.heading = np.array([-1 if lab[2] is None else lab[2] for lab in labels])  # (K,) agent direction
+        # one entry per tile, then a blank one last: a cell read as no tile (id -1) indexes it
+        labels = [*tile_labels(), (None, None, None)]
+        self.kind = np.array([lab[0] or "" for lab in labels])  # (K + 1,) object type per tile, "" for none
+        self.color = np.array([lab[1] or "" for lab in labels])  # (K + 1,)
+        self.heading = np.array(
+            [-1 if lab[2] is None else lab[2] for lab in labels]
+        )  # (K + 1,) agent direction
 
     def read(self, frames: np.ndarray) -> np.ndarray:
         """(..., H, W, 3) uint8 -> tile ids (..., H/8, W/8), -1 where a cell shows no tile clearly."""

@@ -3,7 +3,9 @@
 Every cell of the frames before and after a transition is read as the world's tile it shows (``TileBook``), so a
 BabyAI transition becomes (8×8 tile ids, action words) -> 8×8 tile ids. A small transformer encoder (cell tokens +
 word tokens, full attention) is trained by cross-entropy to predict the next grid, and scored on transitions of
-held-out episodes: whole grid right, per action template. If it learns "go to the X" here while the world model's
+held-out episodes: whole grid right, per action template, and for "go to" whether the predicted agent ends facing
+an object of the named colour and type (the action's meaning, whichever neighbour cell) and on the true cell
+(the exact end pose). If it learns "go to the X" here while the world model's
 decoder does not, the function is learnable and the pixel/flow pipeline is what fails; if not, the function itself
 (the BFS path's end pose, ties included) is the obstacle.
 
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.scorers import FrameReader
 from pan_gym.data.dataset import load_dataset
 from pan_gym.eval.metrics import TileBook
 from pan_gym.worlds import make_world
@@ -118,19 +121,27 @@ def main() -> None:
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=max(1, args.steps), pct_start=0.05)
 
-    def score(idx: np.ndarray) -> tuple[Counter, Counter]:
-        right, seen = Counter(), Counter()
+    reader, side = FrameReader(), int(before.shape[1] ** 0.5)
+
+    def score(idx: np.ndarray) -> tuple[Counter, Counter, Counter, Counter]:
+        """Per template: whole grid right, transitions seen; for "go to": facing the named object, agent pose right."""
+        right, seen, meant, posed = Counter(), Counter(), Counter(), Counter()
         model.eval()
         with torch.no_grad():
             for s in range(0, len(idx), 512):
                 b = idx[s : s + 512]
                 pred = model(before[b], word_ids[b]).argmax(-1) - 1  # (B, 64)
                 ok = (pred == after[b]).all(-1) & (after[b] >= 0).all(-1)
-                for t, o in zip(templates[b], ok.tolist(), strict=True):
+                for j, (i, t, o) in enumerate(zip(b, templates[b], ok.tolist(), strict=True)):
                     right[t] += o
                     seen[t] += 1
+                    if t == "go to the {color} {obj}":
+                        grid = pred[j].view(side, side).numpy()
+                        color, obj = str(d["texts"][i]).split()[-2:]
+                        meant[t] += reader.front(grid) == (obj, color)
+                        posed[t] += reader.agent(grid) == reader.agent(d["after"][i])
         model.train()
-        return right, seen
+        return right, seen, meant, posed
 
     tic = time.perf_counter()
     for step in range(1, args.steps + 1):
@@ -142,15 +153,17 @@ def main() -> None:
         opt.step()
         sched.step()
         if step % 500 == 0 or step == args.steps:
-            right, seen = score(test_idx[:2000])
+            right, seen, _, _ = score(test_idx[:2000])
             total = sum(right.values()) / max(1, sum(seen.values()))
             print(
                 f"step {step} loss {loss.item():.4f} held-out whole grid {total:.1%} ({time.perf_counter() - tic:.0f} s)"
             )
-    right, seen = score(test_idx)
+    right, seen, meant, posed = score(test_idx)
     print(f"\n{'template':45s} whole grid right (held-out episodes)")
     for t in sorted(seen):
         print(f"{t:45s} {right[t]:5d} / {seen[t]:5d}  {right[t] / seen[t]:6.1%}")
+    for t in sorted(meant):
+        print(f"{t}: facing the named object {meant[t]} / {seen[t]}, agent pose right {posed[t]} / {seen[t]}")
 
 
 if __name__ == "__main__":

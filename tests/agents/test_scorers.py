@@ -105,6 +105,9 @@ def test_unreadable_frames_and_rollout_scores():
     ox = 1 if ax != 1 else 2  # a second agent drawn on another cell of the same row
     two_agents[ay * 8 : ay * 8 + 8, ox * 8 : ox * 8 + 8] = frame[ay * 8 : ay * 8 + 8, ax * 8 : ax * 8 + 8]
     assert scorer.costs(blurred, mission) == 50.0 and scorer.costs(two_agents, mission) == 50.0
+    reader = FrameReader()
+    for bad in (blurred, two_agents):  # cells read as no tile (-1) hold nothing, not the last tile
+        assert reader.agent(reader.read(bad)) is None and reader.front(reader.read(bad)) is None
     # rows: reaches the goal at step 2 then wanders off (counts as reached), never readable, closer at the end
     sim = OracleSimulator(make_world("babyai", levels=GOTO))
     sim.begin({"world_state": world.get_state()})
