@@ -44,8 +44,8 @@ MENUS = {
     # to X first (a multi-cell action the default model cannot imagine, issue 7); a random policy over this menu
     # solves 43 % of GoTo/PickUp missions in 16 steps (the pick-ups do the walking)
     "walk": (*PRIMITIVES, *PICK_UP),
-    # one grid step per action, for GoTo missions (``--levels BabyAI-GoToLocal-v0``): what the default model imagines
-    # well; a random policy over it solves ~10 % of GoTo missions in 12 steps
+    # one grid step per action, for GoTo missions (e.g. ``--levels BabyAI-GoToObj-v0``): what the default model
+    # imagines well; a random policy over it solves 10-12 % of GoToLocal / GoToObj missions in 12 steps
     "primitives": PRIMITIVES,
 }
 MENU = MENUS["all"]
@@ -65,7 +65,7 @@ class Args:
     """BabyAI levels (comma-separated on the command line): GoTo and PickUp missions"""
     menu: str = "all"
     """the action menu: all (turns, forward, go to / pick up any object), walk (turns, forward, pick up) or
-    primitives (turns, forward: GoTo missions, ``--levels BabyAI-GoToLocal-v0``)"""
+    primitives (turns, forward: GoTo missions, e.g. ``--levels BabyAI-GoToObj-v0``)"""
     obs: str = "frames"
     """policy input: frames (the last imagined frame, CNN) or state (the predicted latent ŝ, latent-only)"""
     reward: str = "model"

@@ -93,8 +93,7 @@ def build_planner_factory(
         # its own world instance: the real one the agent acts in stays untouched
         sim: Any = OracleSimulator(make_world_for(world, levels))
     else:
-        decode = not latent_only or score_fn is not None
-        sim = ModelSimulator(model, world, latent_only=not decode, precision=precision)
+        sim = ModelSimulator(model, world, latent_only=latent_only and score_fn is None, precision=precision)
     if planner.endswith("cem"):
         return with_menu(
             lambda seed: MPC(
@@ -148,7 +147,8 @@ def register(app: Any) -> None:
         menu: Annotated[
             str,
             typer.Option(
-                help="valid (the actions the world lists at each step) | primitives (turns, forward)."
+                help="valid (the actions the world lists at each step) | primitives (turns, forward, the "
+                "pickup of what the agent faces)."
             ),
         ] = "valid",
         scorer: Annotated[

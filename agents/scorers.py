@@ -8,9 +8,12 @@ A scorer is ``(rollouts, mission) -> scores (N,)`` (``agents.simulators.ScoreFn`
 with ``babyai_grid.tile_labels``), finds the agent (cell and heading) and every cell showing an object the mission
 names, and counts the turn/forward actions the agent would still need **if nothing stood in the way** to face the
 nearest one (a lower bound: walking around objects is left to the planner's search). Facing a target is done for
-"go to"; "pick up" is done when a target is gone from the frame. A rollout scores ``-(its lowest cost) - step·ε``
-(soonest best), with the cost of a frame that does not clearly show exactly one agent set to ``unreadable``.
-The model and the oracle are scored by the same rule, so their success rates differ only by what the model imagines.
+"go to"; "pick up" needs one more action and is done when fewer targets show than in the rollouts' start frame.
+A rollout scores ``-(its lowest cost) - step·ε`` (soonest best), with the cost of a frame that does not clearly show
+exactly one agent set to ``unreadable``. The model and the oracle are scored by the same rule, so their success
+rates differ only by what the model imagines. Location words ("… behind you") are not read.
+
+``MissionReward`` is the same reading as an env reward (PPO in imagination), ``FrameReader`` the reading itself.
 
 Example:
     >>> from pan_gym.worlds import make_world
@@ -53,24 +56,22 @@ def _free_cost(size: int) -> np.ndarray:
     int table indexed [dx + size, dy + size, d] (BFS over relative poses)."""
     span = 2 * size + 1
     cost = np.full((span, span, 4), -1, np.int64)
-    # BFS backwards is the same as forwards from the target's point of view: move the *target* relative to the agent
-    start = [
-        (dx, dy, d) for d in range(4) for dx, dy in [DIR_VEC[d]]
-    ]  # facing it: the target is one step ahead
-    queue = deque()
-    for dx, dy, d in start:
+    queue: deque[tuple[int, int, int]] = deque()
+    for d, (dx, dy) in enumerate(DIR_VEC):  # done: the target one step ahead
         cost[dx + size, dy + size, d] = 0
         queue.append((dx, dy, d))
-    while queue:
+    while queue:  # BFS backwards over the target's offset from the agent
         dx, dy, d = queue.popleft()
-        c = cost[dx + size, dy + size, d]
-        # predecessors: the agent was turned the other way, or one cell further back along d
         back = DIR_VEC[d]
+        # one action earlier the agent was turned the other way (same offset), or one cell back along d
         for pdx, pdy, pd in ((dx, dy, (d + 1) % 4), (dx, dy, (d - 1) % 4), (dx + back[0], dy + back[1], d)):
-            if abs(pdx) <= size and abs(pdy) <= size and cost[pdx + size, pdy + size, pd] < 0:
-                if (pdx, pdy) != (0, 0):
-                    cost[pdx + size, pdy + size, pd] = c + 1
-                    queue.append((pdx, pdy, pd))
+            if (
+                (pdx, pdy) != (0, 0)
+                and max(abs(pdx), abs(pdy)) <= size
+                and cost[pdx + size, pdy + size, pd] < 0
+            ):
+                cost[pdx + size, pdy + size, pd] = cost[dx + size, dy + size, d] + 1
+                queue.append((pdx, pdy, pd))
     return cost
 
 
