@@ -34,6 +34,8 @@ def _reader() -> FrameReader:
 
 def primitives(obs: dict[str, Any]) -> list[str]:
     """Turns, one step forward, and the pickup of what the agent faces in ``obs["frame"]`` (module docstring)."""
+    if "frame" not in obs:
+        raise ValueError("the primitives menu reads obs['frame'] (the current frame, uint8 H×W×3)")
     menu = ["turn left", "turn right", "move forward"]
     front = _reader().front(_reader().read(obs["frame"]))
     if front is not None and front[0] in PICKABLE:

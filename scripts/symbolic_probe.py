@@ -123,9 +123,10 @@ def main() -> None:
 
     reader, side = FrameReader(), int(before.shape[1] ** 0.5)
 
-    def score(idx: np.ndarray) -> tuple[Counter, Counter, Counter, Counter]:
-        """Per template: whole grid right, transitions seen; for "go to": facing the named object, agent pose right."""
-        right, seen, meant, posed = Counter(), Counter(), Counter(), Counter()
+    def score(idx: np.ndarray) -> tuple[Counter, Counter, Counter, Counter, Counter]:
+        """Per template: whole grid right, transitions seen; for "go to": facing the named object, agent pose right,
+        no agent drawn at all."""
+        right, seen, meant, posed, gone = Counter(), Counter(), Counter(), Counter(), Counter()
         model.eval()
         with torch.no_grad():
             for s in range(0, len(idx), 512):
@@ -140,8 +141,9 @@ def main() -> None:
                         color, obj = str(d["texts"][i]).split()[-2:]
                         meant[t] += reader.front(grid) == (obj, color)
                         posed[t] += reader.agent(grid) == reader.agent(d["after"][i])
+                        gone[t] += not (reader.heading[grid] >= 0).any()
         model.train()
-        return right, seen, meant, posed
+        return right, seen, meant, posed, gone
 
     tic = time.perf_counter()
     for step in range(1, args.steps + 1):
@@ -153,17 +155,20 @@ def main() -> None:
         opt.step()
         sched.step()
         if step % 500 == 0 or step == args.steps:
-            right, seen, _, _ = score(test_idx[:2000])
+            right, seen, *_ = score(test_idx[:2000])
             total = sum(right.values()) / max(1, sum(seen.values()))
             print(
                 f"step {step} loss {loss.item():.4f} held-out whole grid {total:.1%} ({time.perf_counter() - tic:.0f} s)"
             )
-    right, seen, meant, posed = score(test_idx)
+    right, seen, meant, posed, gone = score(test_idx)
     print(f"\n{'template':45s} whole grid right (held-out episodes)")
     for t in sorted(seen):
         print(f"{t:45s} {right[t]:5d} / {seen[t]:5d}  {right[t] / seen[t]:6.1%}")
     for t in sorted(meant):
-        print(f"{t}: facing the named object {meant[t]} / {seen[t]}, agent pose right {posed[t]} / {seen[t]}")
+        print(
+            f"{t}: facing the named object {meant[t]} / {seen[t]}, agent pose right {posed[t]} / {seen[t]}, "
+            f"no agent drawn {gone[t]} / {seen[t]}"
+        )
 
 
 if __name__ == "__main__":
