@@ -123,27 +123,46 @@ def main() -> None:
 
     reader, side = FrameReader(), int(before.shape[1] ** 0.5)
 
-    def score(idx: np.ndarray) -> tuple[Counter, Counter, Counter, Counter, Counter]:
+    agent_tiles = torch.from_numpy(
+        np.flatnonzero(reader.heading[:-1] >= 0) + 1
+    )  # logit columns of agent tiles
+
+    def commit(logits: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+        """Exactly one agent: on the cell with the most agent-tile probability, its likeliest agent tile there."""
+        mass = logits.softmax(-1)[..., agent_tiles]  # (B, 64, A)
+        cell = mass.sum(-1).argmax(-1)  # (B,)
+        rows = torch.arange(len(cell))
+        out = pred.clone()
+        out[(pred[:, :, None] == agent_tiles - 1).any(-1)] = 0  # agents drawn elsewhere -> floor
+        out[rows, cell] = agent_tiles[mass[rows, cell].argmax(-1)] - 1
+        return out
+
+    def score(idx: np.ndarray) -> tuple[Counter, ...]:
         """Per template: whole grid right, transitions seen; for "go to": facing the named object, agent pose right,
-        no agent drawn at all."""
-        right, seen, meant, posed, gone = Counter(), Counter(), Counter(), Counter(), Counter()
+        no agent drawn at all, and the whole grid / facing the object once one agent is committed to (``commit``)."""
+        right, seen, meant, posed, gone, right1, meant1 = (Counter() for _ in range(7))
         model.eval()
         with torch.no_grad():
             for s in range(0, len(idx), 512):
                 b = idx[s : s + 512]
-                pred = model(before[b], word_ids[b]).argmax(-1) - 1  # (B, 64)
+                logits = model(before[b], word_ids[b])
+                pred = logits.argmax(-1) - 1  # (B, 64)
+                one = commit(logits, pred)
                 ok = (pred == after[b]).all(-1) & (after[b] >= 0).all(-1)
+                ok1 = (one == after[b]).all(-1) & (after[b] >= 0).all(-1)
                 for j, (i, t, o) in enumerate(zip(b, templates[b], ok.tolist(), strict=True)):
                     right[t] += o
                     seen[t] += 1
                     if t == "go to the {color} {obj}":
-                        grid = pred[j].view(side, side).numpy()
+                        grid, grid1 = pred[j].view(side, side).numpy(), one[j].view(side, side).numpy()
                         color, obj = str(d["texts"][i]).split()[-2:]
                         meant[t] += reader.front(grid) == (obj, color)
                         posed[t] += reader.agent(grid) == reader.agent(d["after"][i])
                         gone[t] += not (reader.heading[grid] >= 0).any()
+                        right1[t] += bool(ok1[j])
+                        meant1[t] += reader.front(grid1) == (obj, color)
         model.train()
-        return right, seen, meant, posed, gone
+        return right, seen, meant, posed, gone, right1, meant1
 
     tic = time.perf_counter()
     for step in range(1, args.steps + 1):
@@ -160,14 +179,15 @@ def main() -> None:
             print(
                 f"step {step} loss {loss.item():.4f} held-out whole grid {total:.1%} ({time.perf_counter() - tic:.0f} s)"
             )
-    right, seen, meant, posed, gone = score(test_idx)
+    right, seen, meant, posed, gone, right1, meant1 = score(test_idx)
     print(f"\n{'template':45s} whole grid right (held-out episodes)")
     for t in sorted(seen):
         print(f"{t:45s} {right[t]:5d} / {seen[t]:5d}  {right[t] / seen[t]:6.1%}")
     for t in sorted(meant):
         print(
             f"{t}: facing the named object {meant[t]} / {seen[t]}, agent pose right {posed[t]} / {seen[t]}, "
-            f"no agent drawn {gone[t]} / {seen[t]}"
+            f"no agent drawn {gone[t]} / {seen[t]}; one agent committed to: facing the named object "
+            f"{meant1[t]} / {seen[t]}, whole grid right {right1[t]} / {seen[t]}"
         )
 
 
