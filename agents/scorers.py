@@ -92,9 +92,8 @@ class FrameReader:
         labels = [*tile_labels(), (None, None, None)]
         self.kind = np.array([lab[0] or "" for lab in labels])  # (K + 1,) object type per tile, "" for none
         self.color = np.array([lab[1] or "" for lab in labels])  # (K + 1,)
-        self.heading = np.array(
-            [-1 if lab[2] is None else lab[2] for lab in labels]
-        )  # (K + 1,) agent direction
+        # (K + 1,) the agent's direction on the tile, -1 where no agent is drawn
+        self.heading = np.array([-1 if lab[2] is None else lab[2] for lab in labels])
 
     def read(self, frames: np.ndarray) -> np.ndarray:
         """(..., H, W, 3) uint8 -> tile ids (..., H/8, W/8), -1 where a cell shows no tile clearly."""
@@ -155,8 +154,8 @@ class MissionDistance:
         return out.reshape(ids.shape[:-2])
 
     def _cost(self, grid: np.ndarray, verb: str, color: str | None, kind: str, before: int | None) -> float:
-        pose = self.reader.agent(grid)
-        if pose is None or (grid < 0).any():
+        pose = None if (grid < 0).any() else self.reader.agent(grid)
+        if pose is None:
             return self.unreadable
         targets = self.reader.matches(grid, kind, color)
         if verb == "pick up" and len(targets) < (before if before is not None else 1):

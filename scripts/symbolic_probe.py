@@ -123,9 +123,8 @@ def main() -> None:
 
     reader, side = FrameReader(), int(before.shape[1] ** 0.5)
 
-    agent_tiles = torch.from_numpy(
-        np.flatnonzero(reader.heading[:-1] >= 0) + 1
-    )  # logit columns of agent tiles
+    # the logit columns of the tiles that draw the agent (column = tile id + 1)
+    agent_tiles = torch.from_numpy(np.flatnonzero(reader.heading[:-1] >= 0) + 1)
 
     def commit(logits: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
         """Exactly one agent: on the cell with the most agent-tile probability, its likeliest agent tile there."""

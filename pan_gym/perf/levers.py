@@ -27,9 +27,9 @@ def sec_bf16_weights(cfg: BenchConfig, model, out: dict) -> dict:
     half, _ = with_precision(model, "bf16-weights")
     warm_text(half)
     rows = {"latent": [], "decoded": []}
+    arms = {"fp32": "fp32", "autocast": "bf16", "bf16_weights": "bf16-weights"}
     for kind, decode in (("latent", False), ("decoded", True)):
         for b in cfg.batches:
-            arms = {"fp32": "fp32", "autocast": "bf16", "bf16_weights": "bf16-weights"}
 
             def run(prec, b=b, decode=decode):
                 m, ctx = with_precision(model, prec)

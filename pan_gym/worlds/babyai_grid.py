@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -100,7 +101,7 @@ def tileset() -> np.ndarray:
     Each object MiniGrid knows (walls, floors, doors open/closed/locked, keys, balls, boxes in every colour, goal,
     lava), alone and with the agent on it facing each way (impossible pairs too: they only make reading stricter).
     """
-    return _labelled_tiles()[0]
+    return _labelled_tiles()[0].copy()
 
 
 def tile_labels() -> list[tuple[str | None, str | None, int | None]]:
@@ -110,9 +111,10 @@ def tile_labels() -> list[tuple[str | None, str | None, int | None]]:
     ``("ball", "red", None)``. Reading a frame with ``TileBook(tileset())`` and looking its ids up here gives a
     symbolic grid.
     """
-    return _labelled_tiles()[1]
+    return list(_labelled_tiles()[1])
 
 
+@cache
 def _labelled_tiles() -> tuple[np.ndarray, list[tuple[str | None, str | None, int | None]]]:
     objs: list[WorldObj | None] = [None, Wall(), Goal(), Lava()]
     for c in COLOR_NAMES:
