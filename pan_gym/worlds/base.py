@@ -33,7 +33,10 @@ def normalize_action(text: str) -> str:
 
 def chunk_indices(k: int, t: int) -> np.ndarray:
     """Which of k frames make a chunk of t: ``round(linspace(0, k-1, t))``, evenly spaced and ending on the last
-    (frames repeat when k < t). Every world's chunks and every resampling of them follow this rule."""
+    (frames repeat when k < t); a chunk of one frame is the last frame, the action's outcome. Every world's chunks
+    and every resampling of them follow this rule."""
+    if t == 1:
+        return np.array([k - 1])
     return np.rint(np.linspace(0, k - 1, t)).astype(int)
 
 

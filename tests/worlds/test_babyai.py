@@ -46,6 +46,7 @@ def test_chunk_resampling():
     assert [f[0, 0, 0] for f in resample(frames, 4)] == [0, 2, 5, 7]
     assert [f[0, 0, 0] for f in resample(frames[:1], 4)] == [0, 0, 0, 0]
     assert [f[0, 0, 0] for f in resample(frames[:3], 4)] == [0, 1, 1, 2]
+    assert [f[0, 0, 0] for f in resample(frames, 1)] == [7]  # one frame: the outcome, not the first step
 
 
 def test_turn_is_one_primitive_step(world):
