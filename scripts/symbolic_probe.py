@@ -4,10 +4,10 @@ Every cell of the frames before and after a transition is read as the world's ti
 BabyAI transition becomes (8×8 tile ids, action words) -> 8×8 tile ids. A small transformer encoder (cell tokens +
 word tokens, full attention) is trained by cross-entropy to predict the next grid, and scored on transitions of
 held-out episodes: whole grid right, per action template, and for "go to" whether the predicted agent ends facing
-an object of the named colour and type (the action's meaning, whichever neighbour cell) and on the true cell
-(the exact end pose). If it learns "go to the X" here while the world model's
-decoder does not, the function is learnable and the pixel/flow pipeline is what fails; if not, the function itself
-(the BFS path's end pose, ties included) is the obstacle.
+an object of the named colour and type (the action's meaning, whichever neighbour cell) and on the true cell (the
+exact end pose). If it learns "go to the X" here while the world model's decoder does not, the function is
+learnable and the pixel/flow pipeline is what fails; if not, the function itself (the BFS path's end pose, ties
+included) is the obstacle.
 
     PYTHONPATH=. python scripts/symbolic_probe.py /work/data/babyai-macro /work/data/babyai-mixed --steps 3000
 """
