@@ -41,6 +41,13 @@ def register(app: Any) -> None:
             str, typer.Option(help="Comma-separated: copy, oracle (empty for none).")
         ] = "copy",
         seed: Annotated[int, typer.Option(help="Seeds the model's noise and the action draws.")] = 0,
+        seed_offset: Annotated[
+            int,
+            typer.Option(
+                help="Shifts every start-state seed block (e.g. 100000: a validation block for picking checkpoints, "
+                "keeping the default block as the test set)."
+            ),
+        ] = 0,
         config: Annotated[
             str,
             typer.Option(
@@ -81,6 +88,7 @@ def register(app: Any) -> None:
             planning_steps=planning_steps,
             baselines=tuple(b.strip() for b in baselines.split(",") if b.strip()),
             seed=seed,
+            seed_offset=seed_offset,
             progress=progress,
             model_config=config,
             precision=precision,

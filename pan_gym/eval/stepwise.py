@@ -7,7 +7,7 @@ frame (so copying cannot win), the 3 distractors are other actions (any kind) wi
 start state with fewer than 4 distinct outcomes is skipped. The imaginer simulates the true action from the start
 frame; it is correct when its final frame is strictly nearer (MSE) to the true outcome than to each distractor.
 Scored twice on the same items: with a train phrasing and with a held-out phrasing of the true action; accuracy
-overall and per kind (``by_kind``).
+overall, per kind (``by_kind``) and per phrasing pattern (``by_phrasing``, e.g. ``"approach the {color} {obj}"``).
 
 Example:
     >>> from pan_gym.worlds import make_world
@@ -89,7 +89,8 @@ def score_items(
     """Accuracy of picking the true outcome among 4 for the true action phrased from ``split``."""
     rng = np.random.default_rng([seed, 0x5917, split == "heldout"])
     sampler = PhrasingSampler(world.paraphrases(split))
-    texts = [sampler.phrase(it["actions"][0], rng) for it in items]
+    phrased = [sampler.phrase_with_pattern(it["actions"][0], rng) for it in items]
+    texts = [t for t, _ in phrased]
     if not items:
         return {"split": split, "n": 0, "accuracy": None}
     before = np.stack([it["start"].frame for it in items])
@@ -106,11 +107,17 @@ def score_items(
         }
         for k in ("agent", "environment")
     }
+    patterns = np.array([p for _, p in phrased])
+    by_phrasing = {
+        p: {"n": int((patterns == p).sum()), "accuracy": float(correct[patterns == p].mean())}
+        for p in sorted(set(patterns.tolist()))
+    }
     return {
         "split": split,
         "n": len(items),
         "accuracy": float(correct.mean()),
         "by_kind": by_kind,
+        "by_phrasing": by_phrasing,
         "chance": 0.25,
         "examples": [
             {"seed": it["start"].seed, "text": t, "actions": it["actions"], "correct": bool(c)}

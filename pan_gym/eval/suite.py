@@ -2,9 +2,10 @@
 
 Seeds (all from ``starts.EVAL_SEED_BASE`` = 1,000,000 up, checked disjoint from the training seeds [0, 1,000,000)):
 fidelity and step-wise start states use ``base + [0, n_states)``, long-horizon rollouts ``base + 10,000 + [0,
-n_rollouts)``, planning episodes ``base + 20,000 + [0, planning_episodes)``. Every imaginer is scored on the same
-start states, actions and true outcomes. PAN's published numbers sit beside ours under ``reference``; they were
-judged by VLMs and people on open-domain video, ours by the true simulator, so they are context, not targets.
+n_rollouts)``, planning episodes ``base + 20,000 + [0, planning_episodes)``; ``seed_offset`` shifts all three (a
+validation block for choosing checkpoints, so the default block stays a test set). Every imaginer is scored on the
+same start states, actions and true outcomes. PAN's published numbers sit beside ours under ``reference``; they
+were judged by VLMs and people on open-domain video, ours by the true simulator, so they are context, not targets.
 
 Example:
     >>> cfg = EvalConfig(n_states=4, n_rollouts=2, horizons=(5,), planning_episodes=2, progress=False)
@@ -73,6 +74,8 @@ class EvalConfig:
     """imaginers scored beside the model: copy (ignores the action), oracle (the true simulator)"""
     seed: int = 0
     """seeds the model's sampling noise and the action draws"""
+    seed_offset: int = 0
+    """shifts every start-state seed block: pick checkpoints on one block (e.g. 100,000), report on the default"""
     model_config: str = ""
     """overrides of the model's config (inference settings, e.g. ``diffusion.guidance_scale=2``)"""
     precision: str = "fp32"
@@ -135,9 +138,9 @@ def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dic
         model, model_desc = load_model(model, world_name, cfg.model_config)
     else:
         model_desc = type(model).__name__
-    seeds = eval_seeds(cfg.n_states)
+    seeds = eval_seeds(cfg.n_states, cfg.seed_offset)
     starts = start_states(world, seeds)
-    horizon_seeds = eval_seeds(cfg.n_rollouts, HORIZON_SEED_OFFSET)
+    horizon_seeds = eval_seeds(cfg.n_rollouts, cfg.seed_offset + HORIZON_SEED_OFFSET)
     rollouts = start_states(world, horizon_seeds, max_warmup=0)
     by_h = {h: rollouts for h in cfg.horizons}
     imaginers: dict[str, Imaginer] = {"model": ModelImaginer(model, cfg.seed, cfg.precision)}
@@ -153,7 +156,7 @@ def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dic
         if cfg.progress:
             print(f"[eval] scoring imaginer {name!r} on {world_name}", flush=True)
         scored[name] = score_imaginer(world, im, starts, by_h, cfg)
-    planning_seeds = eval_seeds(cfg.planning_episodes, PLANNING_SEED_OFFSET)
+    planning_seeds = eval_seeds(cfg.planning_episodes, cfg.seed_offset + PLANNING_SEED_OFFSET)
     planning = {
         "random": evaluate_planner(RandomPlanner, world, planning_seeds, cfg.planning_steps, cfg.progress),
         "model_planner": None,  # filled in by the agents issue (same planner, simulating with the model)

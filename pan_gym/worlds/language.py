@@ -190,6 +190,10 @@ class PhrasingSampler:
 
     def phrase(self, action: str, rng: np.random.Generator) -> str:
         """A phrasing of the canonical ``action``; the action itself when no template matches."""
+        return self.phrase_with_pattern(action, rng)[0]
+
+    def phrase_with_pattern(self, action: str, rng: np.random.Generator) -> tuple[str, str]:
+        """``phrase`` and the phrasing pattern it filled (e.g. ``"rotate {side}"``), for per-phrasing breakdowns."""
         hit = self._cache.get(action)
         if hit is None:
             hit = ([action], {})
@@ -200,4 +204,5 @@ class PhrasingSampler:
                     break
             self._cache[action] = hit
         options, values = hit
-        return options[int(rng.integers(len(options)))].format(**values)
+        pattern = options[int(rng.integers(len(options)))]
+        return pattern.format(**values), pattern

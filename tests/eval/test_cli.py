@@ -11,7 +11,7 @@ def test_eval_cli_writes_report(tmp_path):
     out = tmp_path / "report.json"
     args = ["eval", "--world", "babyai", "--model", "tiny", "--out", str(out), "--n-states", "4",
             "--actions-per-state", "1", "--rollouts", "2", "--horizons", "4,6", "--planning-episodes", "2",
-            "--baselines", "copy,oracle", "--no-progress"]  # fmt: skip
+            "--baselines", "copy,oracle", "--seed-offset", "100000", "--no-progress"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
@@ -22,7 +22,8 @@ def test_eval_cli_writes_report(tmp_path):
     assert ims["copy"]["fidelity"]["environment"]["fidelity"] == 0.0
     assert set(ims["model"]["horizon"]) == {"4", "6"}
     assert report["reference"]["pan_percent"]["fidelity_agent"] == 70.3
-    assert min(report["meta"]["seeds"]["start_states"]) >= 1_000_000
+    seeds = report["meta"]["seeds"]  # the validation block: every block shifted by the offset
+    assert seeds["start_states"] == [1_100_000 + i for i in range(4)] and min(seeds["horizon"]) == 1_110_000
     assert report["planning"]["random"]["n"] == 2
     md = out.with_suffix(".md").read_text()
     assert "| fidelity, agent" in md and "70.3" in md

@@ -69,6 +69,9 @@ def test_stepwise(world, starts, oracle, tiny_model):
     kinds = perfect["train"]["by_kind"]
     assert kinds["agent"]["n"] > 0 and kinds["environment"]["n"] > 0  # both kinds are scored, each on its own
     assert kinds["agent"]["n"] + kinds["environment"]["n"] == perfect["n_items"]
+    phrasings = perfect["heldout"]["by_phrasing"]
+    assert sum(p["n"] for p in phrasings.values()) == perfect["n_items"]
+    assert set(phrasings) <= {p for ps in world.paraphrases("heldout").values() for p in ps}
     held = {e["text"] for e in perfect["heldout"]["examples"]}
     assert held.isdisjoint(e["text"] for e in perfect["train"]["examples"])  # held-out phrasings differ
     assert stepwise(world, CopyImaginer(), starts, progress=False)["train"]["accuracy"] < 1.0

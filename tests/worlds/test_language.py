@@ -66,8 +66,9 @@ def test_phrasing_sampler_works_from_a_paraphrase_dict_alone():
         for values in instances(t, limit=3):
             canonical = t.fill(values)
             for _ in range(5):
-                text = sampler.phrase(canonical, rng)
+                text, pattern = sampler.phrase_with_pattern(canonical, rng)
                 assert BABYAI_PHRASEBOOK.canonical(text) == canonical
+                assert pattern in t.phrasings("train") and text == pattern.format(**values)
     assert sampler.phrase("no such action", rng) == "no such action"
 
 
