@@ -87,11 +87,21 @@ class TextConfig:
     scratch_hidden_size: int = 64  # for minilm-scratch: BERT width
     scratch_layers: int = 1
     freeze: bool = True
+    # minilm kinds: the first max_tokens - 1 token states, then the sentence embedding (their mean, what
+    # all-MiniLM-L6-v2 was trained to make paraphrase-invariant) as the last token; shapes are unchanged
+    sentence_token: bool = False
+    # training only, with sentence_token: the share of actions whose word tokens are hidden (zeroed and masked),
+    # so the model must also read the action from the sentence embedding alone
+    word_dropout: float = 0.0
 
     def __post_init__(self):
         kinds = ("minilm", "minilm-scratch", "minilm-random", "qwen")
         if self.kind not in kinds:
             raise ValueError(f"text.kind must be one of {kinds}, got {self.kind!r}")
+        if self.sentence_token and self.kind == "qwen":
+            raise ValueError("text.sentence_token needs a minilm text encoder")
+        if not 0.0 <= self.word_dropout < 1.0 or (self.word_dropout > 0 and not self.sentence_token):
+            raise ValueError("text.word_dropout must be in [0, 1) and needs text.sentence_token")
 
 
 @dataclass

@@ -155,6 +155,7 @@ class PanWorldModel(nn.Module):
             num_layers=t.scratch_layers,
             freeze=t.freeze if t.kind == "minilm" else False,
             same_architecture=t.kind == "minilm-random",
+            sentence_token=t.sentence_token,
         )
 
     # ---- construction ---------------------------------------------------------------------------------------
