@@ -129,7 +129,7 @@ class MiniLMTextEncoder(ActionTextEncoder):
             input_ids=tok.input_ids, attention_mask=tok.attention_mask
         ).last_hidden_state  # (B, L or L - 1, E)
         mask = tok.attention_mask.bool()
-        if self.sentence_token:  # all-MiniLM-L6-v2's sentence embedding (the mean over real tokens), placed last
+        if self.sentence_token:  # all-MiniLM-L6-v2's sentence embedding (mean over real tokens), last
             w = mask[..., None].to(out.dtype)
             sentence = (out * w).sum(1, keepdim=True) / w.sum(1, keepdim=True)  # (B, 1, E)
             out, mask = torch.cat([out, sentence], 1), torch.cat([mask, mask[:, :1]], 1)  # (B, L, E), (B, L)
