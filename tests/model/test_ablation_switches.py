@@ -7,20 +7,12 @@ from pan_gym.config import apply_overrides, preset
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.model.latent import latent_losses
 from pan_gym.model.text import MiniLMTextEncoder, minilm_path
+from tests.model.conftest import random_batch
 
 
 def _model(spec: str = "", seed: int = 0) -> PanWorldModel:
     torch.manual_seed(seed)
     return PanWorldModel.from_config(apply_overrides(preset("tiny"), spec))
-
-
-def _batch(b=2, n=2, t=2, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return {
-        "first_frame": torch.randint(0, 256, (b, 64, 64, 3), generator=g, dtype=torch.uint8),
-        "frames": torch.randint(0, 256, (b, n, t, 64, 64, 3), generator=g, dtype=torch.uint8),
-        "actions": [["turn left", "pick up the key", "move forward"][:n] for _ in range(b)],
-    }
 
 
 def _grads(model: PanWorldModel, loss: torch.Tensor) -> dict[str, bool]:
@@ -50,7 +42,7 @@ def test_defaults_are_pans_design():
 
 def test_latent_supervision_keeps_the_decoder_gradient_away_from_h_and_f():
     model = _model("backbone.supervision=latent").train()
-    out = model.loss(_batch(), torch.Generator().manual_seed(0))
+    out = model.loss(random_batch(), torch.Generator().manual_seed(0))
     assert {"latent", "variance", "flow", "loss"} <= set(out) and torch.isfinite(out["loss"])
     # flow: the decoder only (ŝ under stop-gradient); latent: h, f and P, never the decoder
     flow = _grads(model, out["flow"])
@@ -61,9 +53,9 @@ def test_latent_supervision_keeps_the_decoder_gradient_away_from_h_and_f():
     # zero-initialised state stream)
     gen = _model().train()
     opt = torch.optim.AdamW(gen.parameters(), lr=1e-2)
-    gen.loss(_batch(), torch.Generator().manual_seed(0))["flow"].backward()
+    gen.loss(random_batch(), torch.Generator().manual_seed(0))["flow"].backward()
     opt.step()
-    gout = gen.loss(_batch(), torch.Generator().manual_seed(1))
+    gout = gen.loss(random_batch(), torch.Generator().manual_seed(1))
     assert "latent" not in gout and _grads(gen, gout["flow"])["encoder"]
 
 
@@ -87,7 +79,7 @@ def _decoder_frames(model: PanWorldModel) -> list[int]:
         return forward(x, sigma, conds, prefix=prefix, **kw)
 
     model.decoder.forward = spy
-    model.train().loss(_batch(), torch.Generator().manual_seed(0))
+    model.train().loss(random_batch(), torch.Generator().manual_seed(0))
     model.eval()
     state = model.start(torch.zeros(1, 64, 64, 3, dtype=torch.uint8))
     g = torch.Generator().manual_seed(0)
@@ -111,7 +103,7 @@ def _train_sigmas(model: PanWorldModel) -> torch.Tensor:
         return forward(x, sigma, conds, **kw)
 
     model.decoder.forward = spy
-    model.train().loss(_batch(b=8, n=3), torch.Generator().manual_seed(0))
+    model.train().loss(random_batch(b=8, n=3), torch.Generator().manual_seed(0))
     return seen[0]
 
 
@@ -172,7 +164,7 @@ def test_one_round_of_history_in_inference_and_training():
 
 def test_one_round_model_trains_and_rolls_out():
     model = _model("backbone.max_rounds=1").train()
-    assert torch.isfinite(model.loss(_batch(n=3), torch.Generator().manual_seed(0))["loss"])
+    assert torch.isfinite(model.loss(random_batch(n=3), torch.Generator().manual_seed(0))["loss"])
     model.eval()
     state = model.start(torch.zeros(1, 64, 64, 3, dtype=torch.uint8))
     for _ in range(3):

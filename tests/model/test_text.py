@@ -8,6 +8,7 @@ from pan_gym.config import apply_overrides, preset
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.model.text import MiniLMTextEncoder
 from pan_gym.worlds.babyai_phrases import TEMPLATES
+from tests.model.conftest import random_batch
 
 
 def test_sentence_token_is_the_mean_of_the_token_states_and_keeps_shapes():
@@ -40,15 +41,6 @@ def test_sentence_token_puts_held_out_phrasings_near_their_actions():
     assert len(hits) == 38 and sum(hits) >= 34
 
 
-def _batch(b=2, n=2):
-    g = torch.Generator().manual_seed(0)
-    return {
-        "first_frame": torch.randint(0, 256, (b, 64, 64, 3), generator=g, dtype=torch.uint8),
-        "frames": torch.randint(0, 256, (b, n, 2, 64, 64, 3), generator=g, dtype=torch.uint8),
-        "actions": [["turn left", "pick up the blue key"]] * b,
-    }
-
-
 def test_word_dropout_hides_the_words_in_training_only():
     cfg = apply_overrides(preset("tiny"), "text.kind=minilm,text.sentence_token=true,text.word_dropout=0.9")
     torch.manual_seed(0)
@@ -58,7 +50,7 @@ def test_word_dropout_hides_the_words_in_training_only():
     model.backbone.forward_train = lambda vis, text: seen.append(text) or orig(vis, text)
     for train in (True, False):
         model.train(train)
-        loss = model.loss(_batch(), torch.Generator().manual_seed(1))["loss"]
+        loss = model.loss(random_batch(), torch.Generator().manual_seed(1))["loss"]
         assert torch.isfinite(loss)
     hidden = [(t[..., :-1, :] == 0).all(-1).all(-1) for t in seen]  # (B, N) per call: every word token zeroed
     assert hidden[0].any() and not hidden[1].any()
