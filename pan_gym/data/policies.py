@@ -3,8 +3,8 @@
 - ``random``: forward-biased random agent actions, plus an environment event with probability ``event_prob``.
   The action is drawn in two stages, a template (weighted by ``template_weights``, default 1) then one of its
   instances uniformly, so e.g. 290 "a <color> <obj> appears <place>" variants do not swamp the other events.
-- ``expert``: the world's scripted expert (``world.expert_action(rng, ...)``: BabyAI's bot solving the mission),
-  with rare environment events.
+- ``expert``: the world's scripted expert (``world.expert_action(rng, ...)``: BabyAI's bot solving the mission,
+  Meta-World's scripted policy running the mission), with rare environment events.
 - ``macro``: the random policy with most weight on the multi-cell actions ("go to the red ball", "pick up the
   blue key", any object in the room, not just the mission's), for a data set rich in them.
 - ``mixed``: every step, the expert with probability ``expert_prob``, otherwise the random policy; the expert

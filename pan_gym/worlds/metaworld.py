@@ -197,6 +197,18 @@ class MetaWorldWorld:
         env = [e for e in task_events(sim.spec) if self._nudge_moves(sim, e)]
         return {"agent": agent, "environment": env, "all": agent + env}[kind]
 
+    def expert_action(
+        self, rng: np.random.Generator, macro_prob: float = 0.3, event_prob: float = 0.0
+    ) -> str:
+        """The expert's action: the mission (Meta-World's scripted policy drives the arm), or with probability
+        ``event_prob`` a random object nudge. ``macro_prob`` is accepted for the policy interface and unused: every
+        expert action already runs the scripted policy for a whole action's steps."""
+        del macro_prob
+        events = self.actions("environment") if rng.random() < event_prob else []
+        if events:
+            return events[int(rng.integers(len(events)))]
+        return self._require_sim().spec.mission
+
     def paraphrases(self, split: Split = "train") -> dict[str, list[str]]:
         """Canonical action -> its phrasings in ``split`` ("train" or "heldout"), for every task of this world."""
         if split not in ("train", "heldout"):

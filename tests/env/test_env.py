@@ -52,14 +52,23 @@ def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
     assert "pan_gym/MetaWorld-v0" in gym.registry
 
 
-def test_shipped_default_model_works_out_of_the_box():
+@pytest.mark.parametrize(
+    "env_id, world, action",
+    [
+        ("pan_gym/BabyAI-v0", "babyai", "turn left"),
+        ("pan_gym/MetaWorld-v0", "metaworld", "move the gripper up"),
+    ],
+)
+def test_shipped_default_model_works_out_of_the_box(env_id, world, action):
     from pan_gym.env.models import SHIPPED
 
-    if not (SHIPPED["babyai"] / "config.json").is_file():
-        pytest.skip("no model ships in this copy")
-    env = gym.make("pan_gym/BabyAI-v0")
+    if not (SHIPPED[world] / "config.json").is_file():
+        pytest.skip(f"no {world} model ships in this copy")
+    if world == "metaworld":
+        pytest.importorskip("metaworld", reason="Meta-World is not installed")
+    env = gym.make(env_id)
     obs, info = env.reset(seed=1_000_000)
-    obs, reward, terminated, truncated, info = env.step("turn left")
+    obs, reward, terminated, truncated, info = env.step(action)
     t = env.unwrapped.model.cfg.frames_per_chunk
     assert obs["frames"].shape == (t, 64, 64, 3) and obs["frames"].dtype == np.uint8
 

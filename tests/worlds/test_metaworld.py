@@ -79,6 +79,18 @@ def test_expert_solves_its_mission():
     assert done and step_info["success"] and reward > 5
 
 
+def test_expert_action_is_the_mission_or_a_valid_nudge(world):
+    from pan_gym.data.policies import make_policy
+
+    _, info = world.reset(seed=2)
+    rng = np.random.default_rng(0)
+    assert {world.expert_action(rng) for _ in range(20)} == {info["mission"]}
+    drawn = [world.expert_action(rng, event_prob=0.5) for _ in range(40)]
+    events = [a for a in drawn if a != info["mission"]]
+    assert 5 < len(events) < 35 and set(events) <= set(world.actions("environment"))
+    assert make_policy("mixed")(world, rng) in world.actions("all")  # the mixed policy now runs on Meta-World
+
+
 def test_gripper_motion_and_nudge_move_things(world):
     assert world.reset(seed=0, task="push-v3")[1]["mission"] == "push the puck to the goal"
     env = world._sim.env
