@@ -204,8 +204,7 @@ class MetaWorldWorld:
         ``event_prob`` a random object nudge. ``macro_prob`` is accepted for the policy interface and unused: every
         expert action already runs the scripted policy for a whole action's steps."""
         del macro_prob
-        events = self.actions("environment") if rng.random() < event_prob else []
-        if events:
+        if rng.random() < event_prob and (events := self.actions("environment")):
             return events[int(rng.integers(len(events)))]
         return self._require_sim().spec.mission
 

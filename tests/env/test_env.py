@@ -64,8 +64,6 @@ def test_shipped_default_model_works_out_of_the_box(env_id, world, action):
 
     if not (SHIPPED[world] / "config.json").is_file():
         pytest.skip(f"no {world} model ships in this copy")
-    if world == "metaworld":
-        pytest.importorskip("metaworld", reason="Meta-World is not installed")
     env = gym.make(env_id)
     obs, info = env.reset(seed=1_000_000)
     obs, reward, terminated, truncated, info = env.step(action)
