@@ -162,6 +162,9 @@ class DiffusionConfig:
     # inference: slot-B steps reuse the previous chunk's self-attention keys/values from its own finishing steps
     # (exact: the earlier chunk never sees B) instead of recomputing the whole window; no effect on training
     reuse_prefix: bool = True
+    # inference: a rollout draws its sampling noise once and every chunk starts from it (as FreeNoise reuses noise
+    # across windows), so detail the sampler invents stays put instead of flickering from one action to the next
+    shared_noise: bool = False
     logit_normal: bool = True  # σ sampling for training
     grid_prob: float = 0.0  # share of training windows at the sampler's own noise levels (few-step samplers)
     prediction: Literal["v", "x0"] = (

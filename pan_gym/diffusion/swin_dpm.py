@@ -107,6 +107,9 @@ class SwinState:
     prev_prefix: dict[float, Any] = field(
         default_factory=dict
     )  # per level u: what the velocity recorded of [conditioning frame, previous chunk at u] (opaque here)
+    # (chunk noise (B, C, T, h, w), conditioning noise (B, C, 1, h, w)) every later chunk of the rollout reuses
+    # (``diffusion.shared_noise``); None: each chunk draws its own
+    noise: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 VelocityFn = Callable[..., Any]

@@ -1,10 +1,10 @@
 """Row operations on a batched ``RolloutState``: select rows, concatenate rollouts, roll back a failed step.
 
-Every tensor a ``RolloutState`` holds (backbone rounds and KV-cache keys/values, the Swin-DPM window, ŝ, h(ô),
-the pending decode condition) is batch-first, so selecting rows is ``t[idx]`` on each of them and concatenating is
-``torch.cat``; both are done with one ``copy.deepcopy`` whose memo maps each tensor to its replacement. Rollouts
-concatenate only when their layouts agree (same rounds, spans and window shapes: ``layout_key``) — rows started at
-different times have histories of different lengths and cannot share one KV cache.
+Every tensor a ``RolloutState`` holds (backbone rounds and KV-cache keys/values, the Swin-DPM window and its shared
+noise, ŝ, h(ô), the pending decode condition) is batch-first, so selecting rows is ``t[idx]`` on each of them and
+concatenating is ``torch.cat``; both are done with one ``copy.deepcopy`` whose memo maps each tensor to its
+replacement. Rollouts concatenate only when their layouts agree (same rounds, spans and window shapes:
+``layout_key``) — rows started at different times have histories of different lengths and cannot share one KV cache.
 
 Example:
     >>> import torch
@@ -46,6 +46,7 @@ def tensors(state: RolloutState) -> Iterator[torch.Tensor]:
         for k, v in sw.prev_prefix[u].kv:
             yield from (k, v)
     yield from _condition_tensors(sw.prev_condition)
+    yield from sw.noise or ()
     yield from (t for t in (state.vis, state.s_hat) if t is not None)
     yield from _condition_tensors(state.pending)
 
@@ -57,6 +58,7 @@ def layout_key(state: RolloutState) -> tuple:
         bb.kv is None,
         sw.prev_cond is None,
         sw.prev_condition is None,
+        sw.noise is None,
         state.vis is None,
         state.s_hat is None,
         state.pending is None,

@@ -302,9 +302,12 @@ class PanWorldModel(nn.Module):
             raise RuntimeError("decode() needs a predicted step: call predict() first")
         last = state.swin.last_frame
         b, c, _, h, w = last.shape
-        noise = torch.randn((b, c, self.cfg.frames_per_chunk, h, w), generator=generator).to(last)
-        cond_noise = torch.randn((b, c, 1, h, w), generator=generator).to(last)
         d = self.cfg.diffusion
+        if state.swin.noise is not None:  # shared noise: the rollout's own draw
+            noise, cond_noise = state.swin.noise
+        else:
+            noise = torch.randn((b, c, self.cfg.frames_per_chunk, h, w), generator=generator).to(last)
+            cond_noise = torch.randn((b, c, 1, h, w), generator=generator).to(last)
         x, state.swin = self.sampler.denoise(
             self._velocity,
             state.swin,
@@ -313,6 +316,8 @@ class PanWorldModel(nn.Module):
             cond_noise,
             reuse_prefix=d.reuse_prefix and d.guidance_scale == 1.0,  # guidance doubles the batch: no cache
         )
+        if d.shared_noise:
+            state.swin.noise = (noise, cond_noise)
         if not torch.isfinite(x).all():
             raise RuntimeError("the decoder produced non-finite values (NaN/inf) in the imagined chunk")
         frames = self.latent.decode(x)  # (B, T, H, W, 3)

@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode
 
 import pan_gym  # noqa: F401
 from pan_gym.env.batching import Rollback, cat_rows, layout_key, select_rows
-from pan_gym.env.models import resolve_model
+from pan_gym.env.models import load_model, resolve_model
 from pan_gym.env.vector import PanWorldModelVectorEnv
 from pan_gym.env.world_model_env import PanWorldModelEnv
 
@@ -115,6 +115,27 @@ def test_row_ops_roundtrip():
     fresh = model.start(torch.zeros(1, 64, 64, 3, dtype=torch.uint8))
     with pytest.raises(ValueError, match="layouts"):
         cat_rows([state, fresh])
+
+
+def test_row_ops_carry_the_shared_noise():
+    """``diffusion.shared_noise``: each row keeps its own noise through select/concatenate, and a vector env's rows
+    keep drawing nothing after their first decode."""
+    model = load_model("tiny", "diffusion.shared_noise=true")
+    gen = torch.Generator().manual_seed(0)
+    state = model.start(torch.zeros(3, 64, 64, 3, dtype=torch.uint8))
+    model.step(state, ["turn left"] * 3, generator=gen)
+    merged = cat_rows([select_rows(state, [2]), select_rows(state, [0, 1])])
+    for got, want in zip(merged.swin.noise, state.swin.noise, strict=True):
+        torch.testing.assert_close(got, want[[2, 0, 1]], rtol=0, atol=0)
+    assert layout_key(model.start(torch.zeros(1, 64, 64, 3, dtype=torch.uint8))) != layout_key(
+        select_rows(state, [0])
+    )
+    envs = PanWorldModelVectorEnv(2, model=model, world=None, termination_threshold=2.0)  # no autoreset
+    envs.reset(seed=0, options={"observation": np.zeros((2, 64, 64, 3), np.uint8), "mission": "m"})
+    envs.step(["turn left", "go forward"])
+    drawn = envs.generator.get_state()
+    envs.step(["turn right", "go forward"])
+    assert torch.equal(envs.generator.get_state(), drawn)
 
 
 def test_vector_reset_options_and_render(world, frame):

@@ -67,6 +67,34 @@ def test_snapshot_branching_reproduces_frames(tiny_model):
     assert torch.equal(a, b)
 
 
+def test_shared_noise_draws_once_per_rollout():
+    """``diffusion.shared_noise``: the first chunk is sampled as without it; later chunks reuse its noise and take
+    nothing more from the generator; a new rollout draws afresh."""
+    torch.manual_seed(0)
+    model = PanWorldModel.from_preset("tiny").eval()
+    frame = torch.randint(
+        0, 256, (2, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    acts = ["turn left", "go to the red ball"]
+    runs = {}
+    for shared in (False, True):
+        model.cfg.diffusion.shared_noise = shared
+        state, g = model.start(frame), torch.Generator().manual_seed(3)
+        chunks = [model.step(state, acts, g)[1]]
+        noise, g_after_first = state.swin.noise, g.get_state()
+        chunks += [model.step(state, acts, g)[1] for _ in range(2)]
+        runs[shared] = chunks
+        if shared:
+            assert all(a is b for a, b in zip(state.swin.noise, noise, strict=True))
+            assert noise[0].shape == (2, 3, 2, 64, 64)
+            assert torch.equal(g.get_state(), g_after_first)
+            assert model.start(frame).swin.noise is None
+        else:
+            assert noise is None
+    assert torch.equal(runs[True][0], runs[False][0])
+    assert not torch.equal(runs[True][2], runs[False][2])
+
+
 def test_save_load_gives_identical_outputs(tmp_path, tiny_model):
     tiny_model.save_pretrained(tmp_path / "m")
     loaded = PanWorldModel.from_pretrained(tmp_path / "m")
