@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Reproduce the shipped Meta-World model (pan_gym/assets/models/metaworld-small): collect, two stages, evaluate.
-# About 2 hours on 2 CPU cores (collect ~13 min, stage 1 ~92 min, stage 2 ~17 min, eval ~3 min). Every step resumes
-# where it stopped (re-run the script after an interruption).
+# Reproduce the shipped Meta-World model (pan_gym/assets/models/metaworld-small): collect, three stages, evaluate.
+# About 3 1/4 hours on 2 CPU cores (collect ~13 min, stage 1 ~92 min, stage 2 ~17 min, stage 3 ~80 min, eval ~3 min).
+# Every step resumes where it stopped (re-run the script after an interruption).
 #   bash scripts/train_default_metaworld.sh [WORKDIR]      (default WORKDIR: ./runs/default-metaworld)
 set -euo pipefail
 W=${1:-runs/default-metaworld}
@@ -22,13 +22,21 @@ $PAN train --preset small --world metaworld --data "$W/data-mixed,$W/data-random
   --save-every 100 --threads 2 --resume --no-progress \
   --config "frames_per_chunk=1,diffusion.change_weight=8,reward.loss_weight=0.01" --out "$W/train"
 
-# 3. Stage 2: from stage 1's EMA weights, the same data, lr 1e-4 on a 1,000-step cosine to 0.2x. Shipped: its final/
-#    (picked over stage 1 on the validation block, eval --seed-offset 100000).
+# 3. Stage 2: from stage 1's EMA weights, the same data, lr 1e-4 on a 1,000-step cosine to 0.2x.
 $PAN train --preset small --world metaworld --data "$W/data-mixed,$W/data-random" --stage joint --init "$W/train/final" \
   --steps 1000 --batch-size 16 --window 2 --lr 1e-4 --warmup-steps 50 --min-lr-ratio 0.2 --bf16 --ema-decay 0.999 \
   --save-every 100 --threads 2 --resume --no-progress --out "$W/stage2"
 
-# 4. Evaluate on start states never used in training (seeds from 1,000,000) and ship.
-$PAN eval --world metaworld --model "$W/stage2/final" --n-states 64 --rollouts 64 --horizons 20 --planning-episodes 0 \
+# 4. Stage 3: from stage 2's EMA weights, a new data order (seed 3), lr 2e-4 on a 4,500-step cosine to 0.2x; the
+#    model's config turns on diffusion.shared_noise (inference only: a rollout reuses one noise draw for every
+#    action, so the blur does not flicker; no effect on training). Shipped: its final/ (picked among stage 2 and
+#    stage 3's steps 1,500 / 3,000 / 4,500 on the validation block, eval --seed-offset 100000).
+$PAN train --preset small --world metaworld --data "$W/data-mixed,$W/data-random" --stage joint --init "$W/stage2/final" \
+  --steps 4500 --batch-size 16 --window 2 --lr 2e-4 --warmup-steps 100 --min-lr-ratio 0.2 --bf16 --ema-decay 0.999 \
+  --save-every 250 --keep-checkpoints 20 --seed 3 --threads 2 --resume --no-progress \
+  --config "diffusion.shared_noise=true" --out "$W/stage3"
+
+# 5. Evaluate on start states never used in training (seeds from 1,000,000) and ship.
+$PAN eval --world metaworld --model "$W/stage3/final" --n-states 64 --rollouts 64 --horizons 20 --planning-episodes 0 \
   --no-progress --out "$W/eval/report.json"
-echo "ship: cp $W/stage2/final/{config.json,model.safetensors} pan_gym/assets/models/metaworld-small/"
+echo "ship: cp $W/stage3/final/{config.json,model.safetensors} pan_gym/assets/models/metaworld-small/"
