@@ -303,7 +303,7 @@ class PanWorldModel(nn.Module):
         last = state.swin.last_frame
         b, c, _, h, w = last.shape
         d = self.cfg.diffusion
-        if state.swin.noise is not None:  # shared noise: the rollout's own draw
+        if d.shared_noise and state.swin.noise is not None:  # the rollout's own draw
             noise, cond_noise = state.swin.noise
         else:
             noise = torch.randn((b, c, self.cfg.frames_per_chunk, h, w), generator=generator).to(last)
