@@ -18,10 +18,13 @@ class TrainArgs:
     preset: str = "tiny"
     """model preset (tiny, small, paper) for a fresh run; ignored when ``init`` or a checkpoint gives the model"""
     world: str = "babyai"
-    """the world the data was collected in (recorded with the run)"""
+    """the world the data was collected in (recorded with the run; ``rephrase`` draws from its phrasings)"""
     data: str = "synthetic:64"
     """dataset directory written by ``pan-gym collect`` (several: ``DIR1,DIR2``, pooled), or ``synthetic:N`` (N toy
     items, for smoke tests)"""
+    rephrase: bool = False
+    """draw each action's wording afresh every epoch from the world's train phrasings (data from ``pan-gym
+    collect``, which stores the canonical actions), instead of the one wording picked when it was collected"""
     stage: str = "joint"
     """vae | decoder (PAN stage 1: the DiT on action text alone) | joint (PAN stage 2) | reward (head only) |
     dynamics (h, f by latent matching alone; ``backbone.supervision=latent``) | render (decoder + reward head on

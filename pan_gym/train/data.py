@@ -1,6 +1,7 @@
 """Training data: the dataset a run reads, seeded resumable batches, a toy synthetic world, and latent memoisation.
 
 - ``open_dataset``: ``pan_gym.data.load_dataset(DIR, window=N)``, or ``synthetic:N`` (``SyntheticWindows``).
+- ``Rephrased``: a collected dataset whose action texts are re-worded every epoch from the world's train phrasings.
 - ``WindowBatches``: batches in the order of a ``DistributedSampler`` (seeded, reshuffled per epoch, sharded over
   ranks); its position (epoch, batch) is checkpointed, so a resumed run sees exactly the batches it would have seen.
 - ``memoize_latents``: for a learned latent space, each distinct frame is encoded once and then served from memory
@@ -19,12 +20,15 @@ Example:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from pan_gym.train.distributed import DistInfo
 from pan_gym.worlds.base import chunk_indices
+from pan_gym.worlds.language import PhrasingSampler
 
 MOVES = {"move right": (0, 1), "move left": (0, -1), "move down": (1, 0), "move up": (-1, 0)}
 
@@ -129,6 +133,43 @@ class ResampledChunks(Dataset):
         return item
 
 
+class Rephrased(Dataset):
+    """A collected window dataset whose action texts are drawn afresh from ``paraphrases`` (canonical action ->
+    phrasings) for every (seed, epoch, window): over a run each transition is seen in many wordings, not in the one
+    its collector drew. ``WindowBatches`` calls ``set_epoch``, so a resumed run draws the same wordings.
+
+    Example:
+        >>> from pan_gym.worlds import make_world
+        >>> import tempfile
+        >>> from pan_gym.data import load_dataset
+        >>> from pan_gym.data.collect import collect
+        >>> root = tempfile.mkdtemp()
+        >>> _ = collect("babyai", episodes=1, out=root, policy="random", max_steps=4, progress=False)
+        >>> ds = Rephrased(load_dataset(root, window=2), make_world("babyai").paraphrases("train"), seed=0)
+        >>> len(ds[0]["actions"]) == len(ds[0]["canonical_actions"]) == 2
+        True
+    """
+
+    def __init__(self, dataset: Dataset, paraphrases: Mapping[str, Sequence[str]], seed: int = 0):
+        if "canonical_actions" not in dataset[0]:
+            raise ValueError(
+                "rephrasing needs the canonical actions that `pan-gym collect` stores with the data"
+            )
+        self.dataset, self.sampler, self.seed, self.epoch = dataset, PhrasingSampler(paraphrases), seed, 0
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __getitem__(self, i: int) -> dict:
+        item = dict(self.dataset[i])
+        rng = np.random.default_rng((self.seed, self.epoch, i))
+        item["actions"] = [self.sampler.phrase(a, rng) for a in item["canonical_actions"]]
+        return item
+
+
 class WindowBatches:
     """Seeded, resumable batches over a ``DistributedSampler`` (this rank's shard; every rank the same count)."""
 
@@ -150,6 +191,8 @@ class WindowBatches:
             self.epoch, self.batch, self._order = self.epoch + 1, 0, None
         if self._order is None:
             self.sampler.set_epoch(self.epoch)
+            if hasattr(self.dataset, "set_epoch"):
+                self.dataset.set_epoch(self.epoch)
             self._order = list(self.sampler)
         idx = self._order[self.batch * self.batch_size : (self.batch + 1) * self.batch_size]
         self.batch += 1

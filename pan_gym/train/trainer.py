@@ -33,7 +33,7 @@ from pan_gym.model import io
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.train import checkpoint as ckpt
 from pan_gym.train.args import TrainArgs
-from pan_gym.train.data import ResampledChunks, WindowBatches, memoize_latents, open_dataset
+from pan_gym.train.data import Rephrased, ResampledChunks, WindowBatches, memoize_latents, open_dataset
 from pan_gym.train.distributed import (
     DistInfo,
     any_rank,
@@ -46,6 +46,7 @@ from pan_gym.train.distributed import (
 from pan_gym.train.ema import EMA
 from pan_gym.train.monitor import RunLogger, write_sample_video
 from pan_gym.train.stages import StageLoss, select_trainable, set_train_mode, state_free
+from pan_gym.worlds import make_world
 
 
 class NonFiniteError(RuntimeError):
@@ -121,6 +122,8 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
     model = build_model(args, first, resume_from).to(info.device)
     if first["frames"].shape[1] != model.cfg.frames_per_chunk:
         dataset = ResampledChunks(dataset, model.cfg.frames_per_chunk)
+    if args.rephrase:
+        dataset = Rephrased(dataset, make_world(args.world).paraphrases("train"), args.seed)
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "args.json").write_text(json.dumps(asdict(args), indent=2))
