@@ -136,6 +136,10 @@ class DecoderConfig:
     # False (probe, issue 11): the decoder is given ŝ = 0, so it renders from the action text and the previous frame
     # alone (a text-conditioned video model; the backbone then learns from the reward head only)
     use_state: bool = True
+    # True: every frame of a window also gets the window's conditioning frame as extra input channels (as Wan's
+    # image-to-video DiT takes its first frame), so unchanged pixels can be copied rather than redrawn; a model saved
+    # without them loads with these channels' patch-embedding weights at zero (the same function)
+    cond_channels: bool = False
     rope_max_seq_len: int = 1024
     text_kind: Literal["shared", "umt5"] = "shared"  # shared = the action text encoder's token embeddings
     text_dim: int | None = None  # None = the action text encoder's width

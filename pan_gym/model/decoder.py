@@ -9,7 +9,9 @@ with PAN's additions:
   every layer's self-attention keys/values (``record=True``), and a later call may run only the new chunk's
   frames against them (``prefix=``), as the earlier frames never attend to later ones (``diffusion.reuse_prefix``);
 - optionally (``adaln_action``) the pooled action text and state added to the per-frame adaLN embedding, through a
-  zero-initialised projection (the standard remedy for weak action conditioning; off in the paper preset).
+  zero-initialised projection (the standard remedy for weak action conditioning; off in the paper preset);
+- optionally (``cond_channels``) the window's conditioning frame concatenated to every frame's channels, as Wan's
+  image-to-video DiT concatenates its first frame, so what the action leaves alone can be copied, not redrawn.
 
 Example:
     >>> import torch
@@ -61,6 +63,7 @@ class FramePrefix:
 
     kv: list[tuple[torch.Tensor, torch.Tensor]]
     frames: int  # latent frames the keys cover
+    first: torch.Tensor  # (B, C, 1, h, w) the recorded window's conditioning frame (its first)
 
 
 class _Context:
@@ -191,7 +194,7 @@ class Decoder(nn.Module):
             patch_size=tuple(cfg.patch_size),
             num_attention_heads=cfg.num_attention_heads,
             attention_head_dim=cfg.attention_head_dim,
-            in_channels=latent_channels,
+            in_channels=latent_channels * (2 if cfg.cond_channels else 1),
             out_channels=latent_channels,
             text_dim=text_dim,
             freq_dim=cfg.freq_dim,
@@ -220,6 +223,17 @@ class Decoder(nn.Module):
         if cfg.abs_pos_grid > 0:
             self.abs_pos = nn.Parameter(torch.zeros(inner, cfg.abs_pos_grid, cfg.abs_pos_grid))  # (D, n, n)
             self.dit.patch_embedding.register_forward_hook(self._add_abs_pos)
+
+    def widen_inputs(self, tensors: dict[str, torch.Tensor], prefix: str = "") -> dict[str, torch.Tensor]:
+        """Saved weights (keys under ``prefix``) with a patch embedding narrower than this decoder's (saved without
+        ``cond_channels``) zero-padded to its input channels: the loaded decoder computes what the saved one did."""
+        key = prefix + "dit.patch_embedding.weight"
+        want = self.dit.patch_embedding.weight.shape[1]
+        if key not in tensors or tensors[key].shape[1] >= want:
+            return tensors
+        w = tensors[key]  # (D, C, pt, ph, pw)
+        pad = w.new_zeros(w.shape[0], want - w.shape[1], *w.shape[2:])
+        return {**tensors, key: torch.cat([w, pad], dim=1)}
 
     def _add_frame_bias(self, module, inputs, temb: torch.Tensor) -> torch.Tensor:
         bias = self._ctx.frame_bias
@@ -283,15 +297,17 @@ class Decoder(nn.Module):
             ctx.rope = tuple(r[:, -frames * hw :] for r in rope)  # positions after the prefix's frames
         ctx.record = [] if record else None
         text = torch.cat([c.text for c in conds], dim=1)  # (B, n·Lt, E)
+        first = prefix.first if prefix is not None else x[:, :, :1]  # (B, C, 1, h, w) the conditioning frame
+        x_in = torch.cat([x, first.expand(-1, -1, frames, -1, -1)], dim=1) if self.cfg.cond_channels else x
         try:
             out = self.dit(
-                hidden_states=x,
+                hidden_states=x_in,
                 timestep=sigma * 1000.0,  # (B, F): Wan's timestep scale
                 encoder_hidden_states=text.to(x.dtype),
                 enable_diffusion_forcing=True,
                 return_dict=False,
             )[0]
-            recorded = FramePrefix(ctx.record, frames) if record else None
+            recorded = FramePrefix(ctx.record, frames, first) if record else None
         finally:
             ctx.self_mask = ctx.text_mask = ctx.state = ctx.frame_bias = None
             ctx.rope = ctx.prefix = ctx.record = None

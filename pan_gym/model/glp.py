@@ -193,7 +193,8 @@ class PanWorldModel(nn.Module):
 
         ``overrides`` change the saved config first (``apply_overrides``, e.g. ``diffusion.sampler_steps=4``); ones
         that change the weights' shapes raise ``io.CheckpointError``; ones that add a module (e.g.
-        ``decoder.abs_pos_grid=8``) keep its initialisation while every saved weight loads as saved."""
+        ``decoder.abs_pos_grid=8``) keep its initialisation while every saved weight loads as saved, and
+        ``decoder.cond_channels=true`` loads the patch embedding with its new input channels at zero."""
         raw = io.read_config(directory)
         try:
             saved_cfg = PanConfig.from_dict(raw)
@@ -207,10 +208,15 @@ class PanWorldModel(nn.Module):
         except io.CheckpointError:
             if cfg == saved_cfg:
                 raise
-            # an override that adds modules: the file must fit the model it was written for; the new ones keep
-            # their initialisation
-            saved = cls(saved_cfg)._persistent_state()
-            tensors = io.read_weights(directory, {k: v for k, v in expected.items() if k in saved})
+            # an override that adds modules or input channels: the file must fit the model it was written for; new
+            # modules keep their initialisation, new input channels start at zero (decoder.cond_channels)
+            tensors = io.read_weights(directory, cls(saved_cfg)._persistent_state())
+            tensors = model.decoder.widen_inputs(tensors, "decoder.")
+            bad = [k for k, v in tensors.items() if k in expected and v.shape != expected[k].shape]
+            if bad:
+                raise io.CheckpointError(
+                    f"{directory}: the overrides {overrides!r} change the shapes of saved weights {bad[:5]}"
+                ) from None
         model.load_state_dict(tensors, strict=False)
         model.eval()
         return model.to(device) if device is not None else model

@@ -8,10 +8,10 @@ from pan_gym.config import preset
 from pan_gym.model.decoder import ChunkCondition, Decoder
 
 
-def _decoder(adaln=True, seed=0, abs_pos_grid=0):
+def _decoder(adaln=True, seed=0, abs_pos_grid=0, cond_channels=False):
     torch.manual_seed(seed)
     cfg = preset("tiny").decoder
-    cfg.adaln_action, cfg.abs_pos_grid = adaln, abs_pos_grid
+    cfg.adaln_action, cfg.abs_pos_grid, cfg.cond_channels = adaln, abs_pos_grid, cond_channels
     return Decoder(cfg, latent_channels=3, text_dim=32, state_dim=32, frames_per_chunk=2).eval()
 
 
@@ -92,10 +92,12 @@ def test_absolute_position_grid_smaller_than_the_tokens_is_refused():
         g(torch.zeros(1, 3, 3, 64, 64), torch.full((1, 3), 0.5), [_cond(b=1)])
 
 
-def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window():
+@pytest.mark.parametrize("cond_channels", [False, True])
+def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window(cond_channels):
     """The prefix cache: [conditioning frame, chunk A] recorded once, then chunk B alone against it, gives B's
-    velocity of the whole window [cond, A, B] (A never attends to B)."""
-    g = _decoder(abs_pos_grid=8)
+    velocity of the whole window [cond, A, B] (A never attends to B; with ``cond_channels`` B also reads the
+    conditioning frame, which the prefix carries)."""
+    g = _decoder(abs_pos_grid=8, cond_channels=cond_channels)
     with torch.no_grad():
         for p in g.parameters():  # open the zero-initialised streams so every path matters
             p.add_(torch.randn_like(p) * 0.02)
@@ -107,3 +109,20 @@ def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window():
     assert prefix.frames == 3 and len(prefix.kv) == len(g.dit.blocks)
     torch.testing.assert_close(first, whole[:, :, :3], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(later, whole[:, :, 3:], rtol=1e-4, atol=1e-5)
+
+
+def test_cond_channels_widened_from_a_plain_decoder_compute_the_same_then_read_the_conditioning_frame():
+    plain, wide = _decoder(seed=0), _decoder(seed=0, cond_channels=True)
+    assert wide.dit.patch_embedding.weight.shape[1] == 2 * plain.dit.patch_embedding.weight.shape[1]
+    wide.load_state_dict(wide.widen_inputs(plain.state_dict()))
+    x, sigma = torch.randn(1, 3, 3, 64, 64), torch.full((1, 3), 0.5)
+    with torch.no_grad():
+        torch.testing.assert_close(plain(x, sigma, [_cond(b=1)]), wide(x, sigma, [_cond(b=1)]))
+        wide.dit.patch_embedding.weight.normal_(std=0.05)
+        other_first = x.clone()
+        other_first[:, :, :1] = torch.randn(1, 3, 1, 64, 64)  # only the conditioning frame differs
+        a, b = wide(x, sigma, [_cond(b=1)]), wide(other_first, sigma, [_cond(b=1)])
+        # the chunk's frames see the conditioning frame through their own channels, not only through attention
+        plain.dit.patch_embedding.weight.copy_(wide.dit.patch_embedding.weight[:, :3])
+        c, d = plain(x, sigma, [_cond(b=1)]), plain(other_first, sigma, [_cond(b=1)])
+    assert not torch.allclose(a[:, :, 1:] - b[:, :, 1:], c[:, :, 1:] - d[:, :, 1:], atol=1e-4)

@@ -115,8 +115,23 @@ def test_an_override_may_add_a_module_but_not_change_a_saved_weight(tmp_path, ti
     assert torch.equal(grown.decoder.abs_pos, torch.zeros_like(grown.decoder.abs_pos))  # new: its zero init
     saved = tiny_model.state_dict()
     assert all(torch.equal(v, saved[k]) for k, v in grown.state_dict().items() if k != "decoder.abs_pos")
-    with pytest.raises(CheckpointError, match="shapes do not match"):
+    with pytest.raises(CheckpointError, match="change the shapes"):
         PanWorldModel.from_pretrained(d, overrides="backbone.num_queries=8")
+
+
+def test_a_model_saved_without_cond_channels_loads_with_them_and_renders_the_same(tmp_path, tiny_model):
+    d = tiny_model.save_pretrained(tmp_path / "m")
+    wide = PanWorldModel.from_pretrained(d, overrides="decoder.cond_channels=true")
+    w = wide.decoder.dit.patch_embedding.weight  # (D, 2C, 1, p, p): the saved C channels, then zeros
+    assert torch.equal(w[:, 3:], torch.zeros_like(w[:, 3:]))
+    frame = torch.randint(
+        0, 256, (1, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    outs = []
+    for m in (tiny_model, wide):
+        s = m.start(frame)
+        outs.append(m.step(s, ["pick up the blue key"], torch.Generator().manual_seed(3))[1])
+    assert torch.equal(outs[0], outs[1])
 
 
 def test_corrupted_and_mismatched_checkpoints_name_the_file(tmp_path, tiny_model):
@@ -265,6 +280,7 @@ def test_a_model_cast_to_bf16_rolls_out_near_its_fp32_self(latent):
         ("diffusion.sampler_steps=4", 2),
         ("diffusion.noise_offset=0.25", 0),
         ("diffusion.window=false", 0),
+        ("decoder.cond_channels=true", 1),
     ],
 )
 def test_prefix_reuse_rolls_out_as_the_whole_window_does(overrides, cached):
