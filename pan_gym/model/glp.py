@@ -212,10 +212,10 @@ class PanWorldModel(nn.Module):
             # modules keep their initialisation, new input channels start at zero (decoder.cond_channels)
             tensors = io.read_weights(directory, cls(saved_cfg)._persistent_state())
             tensors = model.decoder.widen_inputs(tensors, "decoder.")
-            bad = [k for k, v in tensors.items() if k in expected and v.shape != expected[k].shape]
+            bad = [k for k, v in tensors.items() if k not in expected or v.shape != expected[k].shape]
             if bad:
                 raise io.CheckpointError(
-                    f"{directory}: the overrides {overrides!r} change the shapes of saved weights {bad[:5]}"
+                    f"{directory}: the overrides {overrides!r} drop or change the shapes of saved weights {bad[:5]}"
                 ) from None
         model.load_state_dict(tensors, strict=False)
         model.eval()

@@ -117,6 +117,9 @@ def test_an_override_may_add_a_module_but_not_change_a_saved_weight(tmp_path, ti
     assert all(torch.equal(v, saved[k]) for k, v in grown.state_dict().items() if k != "decoder.abs_pos")
     with pytest.raises(CheckpointError, match="change the shapes"):
         PanWorldModel.from_pretrained(d, overrides="backbone.num_queries=8")
+    d16 = grown.save_pretrained(tmp_path / "m16")
+    with pytest.raises(CheckpointError, match="drop"):  # an override may not silently lose a saved module
+        PanWorldModel.from_pretrained(d16, overrides="decoder.abs_pos_grid=0")
 
 
 def test_a_model_saved_without_cond_channels_loads_with_them_and_renders_the_same(tmp_path, tiny_model):
