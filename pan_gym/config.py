@@ -137,8 +137,8 @@ class DecoderConfig:
     # alone (a text-conditioned video model; the backbone then learns from the reward head only)
     use_state: bool = True
     # True: every frame of a window also gets the window's conditioning frame as extra input channels (as Wan's
-    # image-to-video DiT takes its first frame), so unchanged pixels can be copied rather than redrawn; a model saved
-    # without them loads with these channels' patch-embedding weights at zero (the same function)
+    # image-to-video DiT takes its first frame), a direct path for copying unchanged pixels; a model saved without
+    # them loads with these channels' patch-embedding weights at zero (the same function). Off in the shipped models
     cond_channels: bool = False
     rope_max_seq_len: int = 1024
     text_kind: Literal["shared", "umt5"] = "shared"  # shared = the action text encoder's token embeddings

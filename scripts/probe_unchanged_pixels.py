@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from pan_gym.diffusion.flow import add_noise
+from pan_gym.eval import metrics as M
 from pan_gym.eval.fidelity import imagine_final
 from pan_gym.eval.simulators import ModelImaginer
 from pan_gym.eval.starts import eval_seeds, start_states
@@ -48,13 +49,14 @@ def main() -> None:
     model, _ = load_model(args.model, args.world)
     actions = [it["actions"][0] for it in items]
     before = np.stack([it["start"].frame for it in items])  # (N, H, W, 3) uint8
-    finals = np.stack([it["finals"] for it in items]).astype(np.float32)  # (N, 4, H, W, 3), index 0 the truth
-    true = finals[:, 0]
+    finals = np.stack([it["finals"] for it in items])  # (N, 4, H, W, 3) uint8, index 0 the truth
+    true = finals[:, 0].astype(np.float32)
     changed = np.abs(true - before).max(-1) > 12  # (N, H, W)
     print(f"{len(items)} agent items; {changed.mean() * 100:.1f} % of pixels changed")
-    pred = imagine_final(ModelImaginer(model, 0), before, [it["start"].state for it in items], actions, 16)
-    pred = pred.astype(np.float32)
-    print(f"imagined outcome:     {split_error(pred, true, changed)}")
+    imagined = imagine_final(
+        ModelImaginer(model, 0), before, [it["start"].state for it in items], actions, 16
+    )
+    print(f"imagined outcome:     {split_error(imagined.astype(np.float32), true, changed)}")
     print(f"copy the start frame: {split_error(before.astype(np.float32), true, changed)}")
 
     g = torch.Generator().manual_seed(0)
@@ -62,7 +64,7 @@ def main() -> None:
         state = model.start(torch.from_numpy(before))
         model.predict(state, actions)
         cond = model.latent.encode(torch.from_numpy(before)[:, None])  # (N, C, 1, h, w)
-        x0 = model.latent.encode(torch.from_numpy(true.astype(np.uint8))[:, None])
+        x0 = model.latent.encode(torch.from_numpy(finals[:, 0])[:, None])
         n, cs = x0.shape[0], model.cfg.diffusion.cond_sigma
         cond = add_noise(cond, torch.randn(cond.shape, generator=g), torch.full((n, 1), cs))
         for sigma in (1.0, 0.75, 0.5, 0.25):
@@ -73,7 +75,7 @@ def main() -> None:
             shown = model.latent.decode(x0_hat)[:, 0].float().numpy()
             print(f"one call at σ {sigma:4}: {split_error(shown, true, changed)}")
 
-    d = ((pred[:, None] - finals) ** 2).mean(axis=(2, 3, 4))  # (N, 4)
+    d = M.mse(imagined[:, None], finals)  # (N, 4), as the step-wise score picks
     for it, row in zip(items, d, strict=True):
         if row[0] >= row[1:].min():
             print(f"wrong: {it['actions'][0]!r}, nearest {it['actions'][1 + int(row[1:].argmin())]!r}")
