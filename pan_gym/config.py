@@ -140,6 +140,9 @@ class DecoderConfig:
     # image-to-video DiT takes its first frame), a direct path for copying unchanged pixels; a model saved without
     # them loads with these channels' patch-embedding weights at zero (the same function). Off in the shipped models
     cond_channels: bool = False
+    # True: the DiT's output is added to the window's conditioning frame, so it predicts only what the action
+    # changes (a residual x0-prediction: zero output = copy the frame); needs diffusion.prediction = "x0"
+    predict_change: bool = False
     rope_max_seq_len: int = 1024
     text_kind: Literal["shared", "umt5"] = "shared"  # shared = the action text encoder's token embeddings
     text_dim: int | None = None  # None = the action text encoder's width
@@ -205,6 +208,12 @@ class PanConfig:
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
     qwen_path: str | None = None  # paper: local Qwen2.5-VL checkpoint directory (h and f)
+
+    def __post_init__(self):
+        if self.decoder.predict_change and self.diffusion.prediction != "x0":
+            raise ValueError(
+                'decoder.predict_change needs diffusion.prediction="x0" (it predicts the clean frame)'
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

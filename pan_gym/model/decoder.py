@@ -11,7 +11,9 @@ with PAN's additions:
 - optionally (``adaln_action``) the pooled action text and state added to the per-frame adaLN embedding, through a
   zero-initialised projection (the standard remedy for weak action conditioning; off in the paper preset);
 - optionally (``cond_channels``) the window's conditioning frame concatenated to every frame's channels, as Wan's
-  image-to-video DiT concatenates its first frame, so what the action leaves alone can be copied, not redrawn.
+  image-to-video DiT concatenates its first frame, so what the action leaves alone can be copied, not redrawn;
+- optionally (``predict_change``) the output added to the window's conditioning frame: with x0-prediction the DiT
+  then predicts what the action changes, and a zero output copies the frame.
 
 Example:
     >>> import torch
@@ -307,6 +309,8 @@ class Decoder(nn.Module):
                 enable_diffusion_forcing=True,
                 return_dict=False,
             )[0]
+            if self.cfg.predict_change:
+                out = out + first.to(out.dtype)  # x̂_0 = conditioning frame + predicted change
             recorded = FramePrefix(ctx.record, frames, first) if record else None
         finally:
             ctx.self_mask = ctx.text_mask = ctx.state = ctx.frame_bias = None

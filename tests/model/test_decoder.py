@@ -8,10 +8,11 @@ from pan_gym.config import preset
 from pan_gym.model.decoder import ChunkCondition, Decoder
 
 
-def _decoder(adaln=True, seed=0, abs_pos_grid=0, cond_channels=False):
+def _decoder(adaln=True, seed=0, abs_pos_grid=0, cond_channels=False, predict_change=False):
     torch.manual_seed(seed)
     cfg = preset("tiny").decoder
     cfg.adaln_action, cfg.abs_pos_grid, cfg.cond_channels = adaln, abs_pos_grid, cond_channels
+    cfg.predict_change = predict_change
     return Decoder(cfg, latent_channels=3, text_dim=32, state_dim=32, frames_per_chunk=2).eval()
 
 
@@ -92,12 +93,12 @@ def test_absolute_position_grid_smaller_than_the_tokens_is_refused():
         g(torch.zeros(1, 3, 3, 64, 64), torch.full((1, 3), 0.5), [_cond(b=1)])
 
 
-@pytest.mark.parametrize("cond_channels", [False, True])
-def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window(cond_channels):
+@pytest.mark.parametrize("cond_channels,predict_change", [(False, False), (True, False), (False, True)])
+def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window(cond_channels, predict_change):
     """The prefix cache: [conditioning frame, chunk A] recorded once, then chunk B alone against it, gives B's
-    velocity of the whole window [cond, A, B] (A never attends to B; with ``cond_channels`` B also reads the
-    conditioning frame, which the prefix carries)."""
-    g = _decoder(abs_pos_grid=8, cond_channels=cond_channels)
+    velocity of the whole window [cond, A, B] (A never attends to B; with ``cond_channels`` or ``predict_change``
+    B also reads the conditioning frame, which the prefix carries)."""
+    g = _decoder(abs_pos_grid=8, cond_channels=cond_channels, predict_change=predict_change)
     with torch.no_grad():
         for p in g.parameters():  # open the zero-initialised streams so every path matters
             p.add_(torch.randn_like(p) * 0.02)
@@ -126,3 +127,25 @@ def test_cond_channels_widened_from_a_plain_decoder_compute_the_same_then_read_t
         plain.dit.patch_embedding.weight.copy_(wide.dit.patch_embedding.weight[:, :3])
         c, d = plain(x, sigma, [_cond(b=1)]), plain(other_first, sigma, [_cond(b=1)])
     assert not torch.allclose(a[:, :, 1:] - b[:, :, 1:], c[:, :, 1:] - d[:, :, 1:], atol=1e-4)
+
+
+def test_predict_change_adds_the_conditioning_frame_so_a_zero_output_copies_it():
+    g, plain = _decoder(predict_change=True), _decoder()
+    x, sigma = torch.randn(2, 3, 5, 64, 64), torch.rand(2, 5)
+    with torch.no_grad():
+        # the same weights without the switch: the difference is exactly the conditioning frame, every frame
+        torch.testing.assert_close(
+            g(x, sigma, [_cond(), _cond()]) - plain(x, sigma, [_cond(), _cond()]), x[:, :, :1].expand_as(x)
+        )
+        g.dit.proj_out.weight.zero_()
+        g.dit.proj_out.bias.zero_()
+        _, prefix = g(x[:, :, :3], sigma[:, :3], [_cond()], record=True)
+        later = g(x[:, :, 3:], sigma[:, 3:], [_cond(seed=2)], prefix=prefix)
+    assert torch.equal(later, x[:, :, :1].expand_as(later))  # after a prefix too: that prefix's first frame
+
+
+def test_predict_change_needs_x0_prediction():
+    from pan_gym.config import PanConfig
+
+    with pytest.raises(ValueError, match="predict_change"):
+        PanConfig.from_dict({"decoder": {"predict_change": True}, "diffusion": {"prediction": "v"}})
