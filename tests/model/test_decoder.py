@@ -4,7 +4,7 @@ import pytest
 import torch
 from diffusers.models.transformers.transformer_skyreels_v2 import SkyReelsV2AttnProcessor
 
-from pan_gym.config import preset
+from pan_gym.config import PanConfig, preset
 from pan_gym.model.decoder import ChunkCondition, Decoder
 
 
@@ -145,7 +145,5 @@ def test_predict_change_adds_the_conditioning_frame_so_a_zero_output_copies_it()
 
 
 def test_predict_change_needs_x0_prediction():
-    from pan_gym.config import PanConfig
-
     with pytest.raises(ValueError, match="predict_change"):
         PanConfig.from_dict({"decoder": {"predict_change": True}, "diffusion": {"prediction": "v"}})
