@@ -143,6 +143,11 @@ class DecoderConfig:
     # True: the DiT's output is added to the window's conditioning frame, so it predicts only what the action
     # changes (a residual x0-prediction: zero output = copy the frame); needs diffusion.prediction = "x0"
     predict_change: bool = False
+    # True: the DiT also predicts a per-pixel gate g and the clean frame is g·(the window's clean conditioning frame)
+    # + (1 − g)·(its drawn frame), so what the action leaves alone is copied exactly and only the rest is drawn (the
+    # masked compositing of CDNA-style video prediction); needs diffusion.prediction = "x0". A model saved without
+    # it loads with the gate nearly closed (sigmoid(−4) ≈ 2 %), so it can be fine-tuned into it
+    copy_gate: bool = False
     rope_max_seq_len: int = 1024
     text_kind: Literal["shared", "umt5"] = "shared"  # shared = the action text encoder's token embeddings
     text_dim: int | None = None  # None = the action text encoder's width
@@ -210,10 +215,11 @@ class PanConfig:
     qwen_path: str | None = None  # paper: local Qwen2.5-VL checkpoint directory (h and f)
 
     def __post_init__(self):
-        if self.decoder.predict_change and self.diffusion.prediction != "x0":
-            raise ValueError(
-                'decoder.predict_change needs diffusion.prediction="x0" (it predicts the clean frame)'
-            )
+        for name in ("predict_change", "copy_gate"):
+            if getattr(self.decoder, name) and self.diffusion.prediction != "x0":
+                raise ValueError(
+                    f'decoder.{name} needs diffusion.prediction="x0" (it predicts the clean frame)'
+                )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

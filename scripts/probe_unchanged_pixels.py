@@ -63,14 +63,14 @@ def main() -> None:
     with torch.no_grad():
         state = model.start(torch.from_numpy(before))
         model.predict(state, actions)
-        cond = model.latent.encode(torch.from_numpy(before)[:, None])  # (N, C, 1, h, w)
+        source = model.latent.encode(torch.from_numpy(before)[:, None])  # (N, C, 1, h, w)
         x0 = model.latent.encode(torch.from_numpy(finals[:, 0])[:, None])
         n, cs = x0.shape[0], model.cfg.diffusion.cond_sigma
-        cond = add_noise(cond, torch.randn(cond.shape, generator=g), torch.full((n, 1), cs))
+        cond = add_noise(source, torch.randn(source.shape, generator=g), torch.full((n, 1), cs))
         for sigma in (1.0, 0.75, 0.5, 0.25):
             x = add_noise(x0, torch.randn(x0.shape, generator=g), torch.full((n, 1), sigma))
             sig = torch.tensor([[cs, sigma]]).expand(n, 2)
-            out = model._velocity(torch.cat([cond, x], 2), sig, [state.pending])[:, :, 1:]
+            out = model._velocity(torch.cat([cond, x], 2), sig, [state.pending], source=source)[:, :, 1:]
             x0_hat = x - sig[:, 1:, None, None, None] * out  # v = (x − x̂0) / σ
             shown = model.latent.decode(x0_hat)[:, 0].float().numpy()
             print(f"one call at σ {sigma:4}: {split_error(shown, true, changed)}")

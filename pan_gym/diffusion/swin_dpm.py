@@ -110,10 +110,12 @@ class SwinState:
     # (chunk noise (B, C, T, h, w), conditioning noise (B, C, 1, h, w)) every later chunk of the rollout reuses
     # (``diffusion.shared_noise``); None: each chunk draws its own
     noise: tuple[torch.Tensor, torch.Tensor] | None = None
+    prev_source: torch.Tensor | None = None  # (B, C, 1, h, w): ``prev_cond`` before its noise
 
 
 VelocityFn = Callable[..., Any]
-"""(x (B, C, F, h, w), σ (B, F), per-chunk conditions) -> v (B, C, F, h, w); F = 1 + T·len(conditions).
+"""(x (B, C, F, h, w), σ (B, F), per-chunk conditions, source=) -> v (B, C, F, h, w); F = 1 + T·len(conditions);
+``source`` (B, C, 1, h, w) is the window's conditioning frame before its noise.
 With ``reuse_prefix`` the denoiser also calls it with ``record=True`` (-> (v, prefix): what the window's frames
 contribute to later ones) and with ``prefix=`` (x is then the new chunk alone, placed after the prefix's frames)."""
 
@@ -200,21 +202,22 @@ class SwinDenoiser:
                 u_prev = self._snap(float(self.u[j]) - self.offset)
                 prefix = state.prev_prefix.get(u_prev) if reuse_prefix else None
                 if prefix is not None:
-                    v = velocity(x, s, [condition], prefix=prefix)
+                    v = velocity(x, s, [condition], prefix=prefix, source=state.prev_source)
                 else:
                     window = torch.cat([state.prev_cond, beside[j], x], dim=2)  # (B, C, 1 + 2T, h, w)
                     sig = torch.cat([torch.full((b, 1), self.cond_sigma), self._sigma(u_prev, b, t), s], 1)
-                    v = velocity(window, sig, [state.prev_condition, condition])[:, :, 1 + t :]
+                    conds = [state.prev_condition, condition]
+                    v = velocity(window, sig, conds, source=state.prev_source)[:, :, 1 + t :]
             else:  # alone beside its conditioning frame: a first chunk, the previous one is done, or no window
                 window = torch.cat([cond, x], dim=2)  # (B, C, 1 + T, h, w)
                 sig = torch.cat([torch.full((b, 1), self.cond_sigma), s], 1)
                 u = float(self.u[j])
                 if u in wanted:
-                    v, recorded[u] = velocity(window, sig, [condition], record=True)
+                    v, recorded[u] = velocity(window, sig, [condition], record=True, source=state.last_frame)
                     v = v[:, :, 1:]
                 else:
-                    v = velocity(window, sig, [condition])[:, :, 1:]
+                    v = velocity(window, sig, [condition], source=state.last_frame)[:, :, 1:]
             x = euler_step(x, v, s, s_next)
             path.append(x)
         traj = [self._on_path(path, u) for u in self.beside_levels()]
-        return x, SwinState(x[:, :, -1:], cond, traj, condition, recorded)
+        return x, SwinState(x[:, :, -1:], cond, traj, condition, recorded, prev_source=state.last_frame)

@@ -39,12 +39,12 @@ def tensors(state: RolloutState) -> Iterator[torch.Tensor]:
             if getattr(layer, "is_initialized", False) and layer.keys is not None and layer.keys.numel():
                 yield from (layer.keys, layer.values)
     yield sw.last_frame
-    if sw.prev_cond is not None:
-        yield sw.prev_cond
+    yield from (t for t in (sw.prev_cond, sw.prev_source) if t is not None)
     yield from sw.prev_traj
-    for u in sorted(sw.prev_prefix):  # the decoder's prefix cache: (K, V) per DiT block
+    for u in sorted(sw.prev_prefix):  # the decoder's prefix cache: (K, V) per block, conditioning frame
         for k, v in sw.prev_prefix[u].kv:
             yield from (k, v)
+        yield sw.prev_prefix[u].first
     yield from _condition_tensors(sw.prev_condition)
     yield from sw.noise or ()
     yield from (t for t in (state.vis, state.s_hat) if t is not None)
@@ -57,6 +57,7 @@ def layout_key(state: RolloutState) -> tuple:
     flags = (
         bb.kv is None,
         sw.prev_cond is None,
+        sw.prev_source is None,
         sw.prev_condition is None,
         sw.noise is None,
         state.vis is None,

@@ -13,7 +13,10 @@ with PAN's additions:
 - optionally (``cond_channels``) the window's conditioning frame concatenated to every frame's channels, as Wan's
   image-to-video DiT concatenates its first frame, so what the action leaves alone can be copied, not redrawn;
 - optionally (``predict_change``) the output added to the window's conditioning frame: with x0-prediction the DiT
-  then predicts what the action changes, and a zero output copies the frame.
+  then predicts what the action changes, and a zero output copies the frame;
+- optionally (``copy_gate``) one more output channel, a per-pixel gate g: the clean frame is composited as
+  g·source + (1 − g)·drawn, where source is the window's clean conditioning frame, so what the action leaves
+  alone is copied exactly and only what it changes is drawn.
 
 Example:
     >>> import torch
@@ -39,6 +42,8 @@ from torch import nn
 
 from pan_gym.config import DecoderConfig
 from pan_gym.diffusion.swin_dpm import chunk_causal_mask
+
+GATE_INIT = -4.0  # the copy gate's initial logit: sigmoid(−4) ≈ 1.8 % of the source (decoder.copy_gate)
 
 
 @dataclass
@@ -197,7 +202,7 @@ class Decoder(nn.Module):
             num_attention_heads=cfg.num_attention_heads,
             attention_head_dim=cfg.attention_head_dim,
             in_channels=latent_channels * (2 if cfg.cond_channels else 1),
-            out_channels=latent_channels,
+            out_channels=latent_channels + (1 if cfg.copy_gate else 0),  # + the copy gate's logit
             text_dim=text_dim,
             freq_dim=cfg.freq_dim,
             ffn_dim=cfg.ffn_dim,
@@ -221,21 +226,38 @@ class Decoder(nn.Module):
             nn.init.zeros_(self.frame_cond[-1].weight)
             nn.init.zeros_(self.frame_cond[-1].bias)
             self.dit.condition_embedder.time_embedder.register_forward_hook(self._add_frame_bias)
+        if cfg.copy_gate and transformer is None:
+            self._close_gate(self.dit.proj_out.weight, self.dit.proj_out.bias)
         self.abs_pos = None
         if cfg.abs_pos_grid > 0:
             self.abs_pos = nn.Parameter(torch.zeros(inner, cfg.abs_pos_grid, cfg.abs_pos_grid))  # (D, n, n)
             self.dit.patch_embedding.register_forward_hook(self._add_abs_pos)
 
-    def widen_inputs(self, tensors: dict[str, torch.Tensor], prefix: str = "") -> dict[str, torch.Tensor]:
-        """Saved weights (keys under ``prefix``) with a patch embedding narrower than this decoder's (saved without
-        ``cond_channels``) zero-padded to its input channels: the loaded decoder computes what the saved one did."""
+    def widen(self, tensors: dict[str, torch.Tensor], prefix: str = "") -> dict[str, torch.Tensor]:
+        """Saved weights (keys under ``prefix``) of a decoder without ``cond_channels`` / ``copy_gate`` made to fit
+        this one: new input channels at zero (the same function), the gate's output rows added nearly closed
+        (``GATE_INIT``: almost the same function, and a gradient to open it where copying helps)."""
+        tensors = dict(tensors)
         key = prefix + "dit.patch_embedding.weight"
         want = self.dit.patch_embedding.weight.shape[1]
-        if key not in tensors or tensors[key].shape[1] >= want:
-            return tensors
-        w = tensors[key]  # (D, C, pt, ph, pw)
-        pad = w.new_zeros(w.shape[0], want - w.shape[1], *w.shape[2:])
-        return {**tensors, key: torch.cat([w, pad], dim=1)}
+        if key in tensors and tensors[key].shape[1] < want:
+            w = tensors[key]  # (D, C, pt, ph, pw)
+            tensors[key] = torch.cat([w, w.new_zeros(w.shape[0], want - w.shape[1], *w.shape[2:])], dim=1)
+        wkey, bkey = prefix + "dit.proj_out.weight", prefix + "dit.proj_out.bias"
+        if self.cfg.copy_gate and wkey in tensors and tensors[wkey].shape[0] < self.dit.proj_out.out_features:
+            patch = self.dit.proj_out.out_features // self.dit.config.out_channels  # pt·ph·pw
+            w = tensors[wkey].unflatten(0, (patch, -1))  # (P, C, D): rows are (patch position, channel)
+            b = tensors[bkey].unflatten(0, (patch, -1))  # (P, C)
+            gate_w, gate_b = w.new_zeros(patch, 1, w.shape[2]), b.new_full((patch, 1), GATE_INIT)
+            tensors[wkey] = torch.cat([w, gate_w], dim=1).flatten(0, 1)
+            tensors[bkey] = torch.cat([b, gate_b], dim=1).flatten(0, 1)
+        return tensors
+
+    @torch.no_grad()
+    def _close_gate(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Set the gate's rows of a proj_out weight (P·C', D) / bias (P·C') to zero weight and bias ``GATE_INIT``."""
+        weight.unflatten(0, (-1, self.dit.config.out_channels))[:, -1].zero_()
+        bias.unflatten(0, (-1, self.dit.config.out_channels))[:, -1].fill_(GATE_INIT)
 
     def _add_frame_bias(self, module, inputs, temb: torch.Tensor) -> torch.Tensor:
         bias = self._ctx.frame_bias
@@ -283,11 +305,15 @@ class Decoder(nn.Module):
         conds: list[ChunkCondition],
         prefix: FramePrefix | None = None,
         record: bool = False,
+        source: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, FramePrefix]:
         """Velocity for a window x (B, C, F, h, w) at per-frame σ (B, F); F = cond_frames + len(conds)·T.
 
         ``prefix``: x is one chunk (F = T, ``conds`` its condition) placed after the prefix's frames, attending to
-        them and to itself. ``record``: also return this window's keys/values as a ``FramePrefix``."""
+        them and to itself. ``record``: also return this window's keys/values as a ``FramePrefix``. ``source``
+        (B, C, 1, h, w): the window's conditioning frame before its noise, what ``copy_gate`` copies (needed then)."""
+        if self.cfg.copy_gate and source is None:
+            raise ValueError("decoder.copy_gate needs source=: the window's clean conditioning frame")
         b, c, frames, h, w = x.shape
         _, ph, pw = self.cfg.patch_size
         hw = (h // ph) * (w // pw)
@@ -311,6 +337,9 @@ class Decoder(nn.Module):
             )[0]
             if self.cfg.predict_change:
                 out = out + first.to(out.dtype)  # x̂_0 = conditioning frame + predicted change
+            if self.cfg.copy_gate:  # x̂_0 = g·source + (1 − g)·drawn, per pixel
+                drawn, gate = out[:, :c], torch.sigmoid(out[:, c:].float()).to(out.dtype)  # (B, C|1, F, h, w)
+                out = drawn + gate * (source.to(out.dtype) - drawn)
             recorded = FramePrefix(ctx.record, frames, first) if record else None
         finally:
             ctx.self_mask = ctx.text_mask = ctx.state = ctx.frame_bias = None

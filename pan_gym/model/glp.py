@@ -194,7 +194,7 @@ class PanWorldModel(nn.Module):
         ``overrides`` change the saved config first (``apply_overrides``, e.g. ``diffusion.sampler_steps=4``); ones
         that change the weights' shapes raise ``io.CheckpointError``; ones that add a module (e.g.
         ``decoder.abs_pos_grid=8``) keep its initialisation while every saved weight loads as saved, and
-        ``decoder.cond_channels=true`` loads the patch embedding with its new input channels at zero."""
+        ``decoder.cond_channels=true`` / ``decoder.copy_gate=true`` load the decoder widened (``Decoder.widen``)."""
         raw = io.read_config(directory)
         try:
             saved_cfg = PanConfig.from_dict(raw)
@@ -209,9 +209,9 @@ class PanWorldModel(nn.Module):
             if cfg == saved_cfg:
                 raise
             # an override that adds modules or input channels: the file must fit the model it was written for; new
-            # modules keep their initialisation, new input channels start at zero (decoder.cond_channels)
+            # modules keep their initialisation, new channels are added as Decoder.widen says
             tensors = io.read_weights(directory, cls(saved_cfg)._persistent_state())
-            tensors = model.decoder.widen_inputs(tensors, "decoder.")
+            tensors = model.decoder.widen(tensors, "decoder.")
             bad = [k for k, v in tensors.items() if k not in expected or v.shape != expected[k].shape]
             if bad:
                 raise io.CheckpointError(
@@ -277,12 +277,14 @@ class PanWorldModel(nn.Module):
         conds: list[ChunkCondition],
         prefix=None,
         record: bool = False,
+        source: torch.Tensor | None = None,
     ):
         """The sampler's velocity at per-frame σ (B, F), with classifier-free guidance when its scale is not 1;
-        ``prefix`` / ``record``: the decoder's prefix cache (without guidance only), returns (v, prefix)."""
+        ``prefix`` / ``record``: the decoder's prefix cache (without guidance only), returns (v, prefix);
+        ``source``: the window's clean conditioning frame (``decoder.copy_gate``)."""
         g, recorded = self.cfg.diffusion.guidance_scale, None
         if g == 1.0:
-            out = self.decoder(x, sigma, conds, prefix=prefix, record=record)
+            out = self.decoder(x, sigma, conds, prefix=prefix, record=record, source=source)
             if record:
                 out, recorded = out
         else:
@@ -295,7 +297,10 @@ class PanWorldModel(nn.Module):
                 )
                 for c in conds
             ]
-            o_cond, o_uncond = self.decoder(torch.cat([x, x]), torch.cat([sigma, sigma]), both).chunk(2)
+            src = None if source is None else torch.cat([source, source])
+            o_cond, o_uncond = self.decoder(
+                torch.cat([x, x]), torch.cat([sigma, sigma]), both, source=src
+            ).chunk(2)
             out = o_uncond + g * (o_cond - o_uncond)
         if self.cfg.diffusion.prediction == "x0":  # v = (x_σ − x̂_0) / σ: an Euler step to σ = 0 lands on x̂_0
             out = (x - out) / sigma[:, None, :, None, None].clamp(min=1e-3).to(x.dtype)

@@ -110,7 +110,7 @@ def glp_loss(
     chunks = (k, kb) if window else (k,)
     dstate = model.decoder_state(s_hat)
     conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], dstate[ar, i]).dropped(drop) for i in chunks]
-    pred = model.decoder(x, sigma, conds)  # v̂ = ε − x̂_0, or x̂_0 itself (``prediction``)
+    pred = model.decoder(x, sigma, conds, source=cond)  # v̂ = ε − x̂_0, or x̂_0 itself (``prediction``)
     target = x0 if dcfg.prediction == "x0" else velocity_target(x0, eps)
     err = (pred - target).pow(2).mean(1)  # (B, F, h, w)
     before = [cond.expand(-1, -1, t, -1, -1)] + ([x_a[:, :, -1:].expand(-1, -1, t, -1, -1)] if window else [])

@@ -39,7 +39,7 @@ def test_flow_roundtrip_is_exact_for_true_velocity():
 def test_swin_denoiser_feeds_previous_chunk_and_slides():
     calls = []
 
-    def velocity(x, sigma, conds):
+    def velocity(x, sigma, conds, source=None):
         calls.append((x.shape[2], len(conds), sigma[0].tolist()))
         return torch.zeros_like(x)
 
@@ -80,7 +80,7 @@ def _two_chunks(den: SwinDenoiser, v_const: float = 0.0):
     """Denoise two chunks with a constant velocity; returns the calls of the second (frames, chunks, σ row)."""
     calls = []
 
-    def velocity(x, sigma, conds):
+    def velocity(x, sigma, conds, source=None):
         calls.append((x.shape[2], len(conds), sigma[0].tolist()))
         return torch.full_like(x, v_const)
 

@@ -117,6 +117,26 @@ def test_row_ops_roundtrip():
         cat_rows([state, fresh])
 
 
+@pytest.mark.parametrize(
+    "overrides", ["decoder.cond_channels=true", "diffusion.prediction=x0,decoder.copy_gate=true"]
+)
+def test_row_ops_carry_what_the_decoder_reads_of_the_previous_frame(overrides):
+    """The conditioning frame a prefix cache recorded, and the clean frame the copy gate copies, follow their rows:
+    a merged rollout decodes its next step as the rows of the whole batch do (shared noise: the same draws)."""
+    model = load_model("tiny", overrides + ",diffusion.shared_noise=true")
+    with torch.no_grad():
+        for p in model.decoder.parameters():  # open the zero-initialised paths that read the previous frame
+            p.add_(torch.randn_like(p) * 0.02)
+    frames = torch.randint(
+        0, 255, (3, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    state = model.start(frames)
+    model.step(state, ACTIONS[:3], generator=torch.Generator().manual_seed(1))
+    merged = cat_rows([select_rows(state, [2]), select_rows(state, [0, 1])])
+    whole, parts = (model.step(s, ["turn left"] * 3)[1] for s in (state, merged))
+    torch.testing.assert_close(parts.float(), whole[[2, 0, 1]].float(), rtol=0, atol=1.0)
+
+
 def test_row_ops_carry_the_shared_noise():
     """``diffusion.shared_noise``: each row keeps its own noise through select/concatenate, and a vector env's rows
     keep drawing nothing after their first decode."""

@@ -8,11 +8,11 @@ from pan_gym.config import PanConfig, preset
 from pan_gym.model.decoder import ChunkCondition, Decoder
 
 
-def _decoder(adaln=True, seed=0, abs_pos_grid=0, cond_channels=False, predict_change=False):
+def _decoder(adaln=True, seed=0, abs_pos_grid=0, cond_channels=False, predict_change=False, copy_gate=False):
     torch.manual_seed(seed)
     cfg = preset("tiny").decoder
     cfg.adaln_action, cfg.abs_pos_grid, cfg.cond_channels = adaln, abs_pos_grid, cond_channels
-    cfg.predict_change = predict_change
+    cfg.predict_change, cfg.copy_gate = predict_change, copy_gate
     return Decoder(cfg, latent_channels=3, text_dim=32, state_dim=32, frames_per_chunk=2).eval()
 
 
@@ -93,20 +93,28 @@ def test_absolute_position_grid_smaller_than_the_tokens_is_refused():
         g(torch.zeros(1, 3, 3, 64, 64), torch.full((1, 3), 0.5), [_cond(b=1)])
 
 
-@pytest.mark.parametrize("cond_channels,predict_change", [(False, False), (True, False), (False, True)])
-def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window(cond_channels, predict_change):
+@pytest.mark.parametrize(
+    "cond_channels,predict_change,copy_gate",
+    [(False, False, False), (True, False, False), (False, True, False), (False, False, True)],
+)
+def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window(cond_channels, predict_change, copy_gate):
     """The prefix cache: [conditioning frame, chunk A] recorded once, then chunk B alone against it, gives B's
     velocity of the whole window [cond, A, B] (A never attends to B; with ``cond_channels`` or ``predict_change``
-    B also reads the conditioning frame, which the prefix carries)."""
-    g = _decoder(abs_pos_grid=8, cond_channels=cond_channels, predict_change=predict_change)
+    B also reads the conditioning frame, which the prefix carries; ``copy_gate`` is given its source each call)."""
+    g = _decoder(
+        abs_pos_grid=8, cond_channels=cond_channels, predict_change=predict_change, copy_gate=copy_gate
+    )
     with torch.no_grad():
         for p in g.parameters():  # open the zero-initialised streams so every path matters
             p.add_(torch.randn_like(p) * 0.02)
+        if copy_gate:
+            _set_gate(g, 0.0)
         x, sigma = torch.randn(2, 3, 5, 64, 64), torch.rand(2, 5)
+        src = torch.randn(2, 3, 1, 64, 64) if copy_gate else None
         a, b = _cond(seed=1), _cond(seed=2)
-        whole = g(x, sigma, [a, b])
-        first, prefix = g(x[:, :, :3], sigma[:, :3], [a], record=True)
-        later = g(x[:, :, 3:], sigma[:, 3:], [b], prefix=prefix)
+        whole = g(x, sigma, [a, b], source=src)
+        first, prefix = g(x[:, :, :3], sigma[:, :3], [a], record=True, source=src)
+        later = g(x[:, :, 3:], sigma[:, 3:], [b], prefix=prefix, source=src)
     assert prefix.frames == 3 and len(prefix.kv) == len(g.dit.blocks)
     torch.testing.assert_close(first, whole[:, :, :3], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(later, whole[:, :, 3:], rtol=1e-4, atol=1e-5)
@@ -115,7 +123,7 @@ def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window(cond_channels, 
 def test_cond_channels_widened_from_a_plain_decoder_compute_the_same_then_read_the_conditioning_frame():
     plain, wide = _decoder(seed=0), _decoder(seed=0, cond_channels=True)
     assert wide.dit.patch_embedding.weight.shape[1] == 2 * plain.dit.patch_embedding.weight.shape[1]
-    wide.load_state_dict(wide.widen_inputs(plain.state_dict()))
+    wide.load_state_dict(wide.widen(plain.state_dict()))
     x, sigma = torch.randn(1, 3, 3, 64, 64), torch.full((1, 3), 0.5)
     with torch.no_grad():
         torch.testing.assert_close(plain(x, sigma, [_cond(b=1)]), wide(x, sigma, [_cond(b=1)]))
@@ -147,3 +155,48 @@ def test_predict_change_adds_the_conditioning_frame_so_a_zero_output_copies_it()
 def test_predict_change_needs_x0_prediction():
     with pytest.raises(ValueError, match="predict_change"):
         PanConfig.from_dict({"decoder": {"predict_change": True}, "diffusion": {"prediction": "v"}})
+
+
+def _set_gate(g: Decoder, bias: float) -> None:
+    """Gate rows of the output projection: zero weight, ``bias`` (so the gate is sigmoid(bias) everywhere)."""
+    with torch.no_grad():
+        w, b = (
+            t.unflatten(0, (-1, 4)) for t in (g.dit.proj_out.weight, g.dit.proj_out.bias)
+        )  # 3 colours + gate
+        w[:, 3].zero_()
+        b[:, 3].fill_(bias)
+
+
+def test_copy_gate_composites_the_clean_source_with_the_drawn_frame():
+    """x̂_0 = g·source + (1 − g)·drawn per pixel: open, every frame is the source; closed, the source is ignored;
+    half open, a change of source moves the output by half of it."""
+    g = _decoder(copy_gate=True)
+    x, sigma = torch.randn(2, 3, 5, 64, 64), torch.rand(2, 5)
+    s1, s2 = torch.randn(2, 3, 1, 64, 64), torch.randn(2, 3, 1, 64, 64)
+    run = lambda src: g(x, sigma, [_cond(), _cond(seed=2)], source=src)  # noqa: E731
+    with torch.no_grad():
+        _set_gate(g, 40.0)
+        torch.testing.assert_close(run(s1), s1.expand_as(x))
+        _set_gate(g, -40.0)
+        assert torch.equal(run(s1), run(s2))
+        _set_gate(g, 0.0)
+        torch.testing.assert_close(run(s1) - run(s2), 0.5 * (s1 - s2).expand_as(x), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="source"):
+        run(None)
+
+
+def test_copy_gate_widened_from_a_plain_decoder_starts_nearly_closed():
+    """A plain decoder's weights load into a gated one: the colours as saved, the gate at sigmoid(−4), so the output
+    is the plain decoder's moved 1.8 % of the way to the source."""
+    plain, gated = _decoder(seed=0), _decoder(seed=1, copy_gate=True)
+    gated.load_state_dict(gated.widen(plain.state_dict()))
+    x, sigma, src = torch.randn(1, 3, 3, 64, 64), torch.full((1, 3), 0.5), torch.randn(1, 3, 1, 64, 64)
+    with torch.no_grad():
+        drawn, out = plain(x, sigma, [_cond(b=1)]), gated(x, sigma, [_cond(b=1)], source=src)
+    gate = torch.sigmoid(torch.tensor(-4.0))
+    torch.testing.assert_close(out, drawn + gate * (src - drawn), rtol=1e-4, atol=1e-5)
+
+
+def test_copy_gate_needs_x0_prediction():
+    with pytest.raises(ValueError, match="copy_gate"):
+        PanConfig.from_dict({"decoder": {"copy_gate": True}, "diffusion": {"prediction": "v"}})

@@ -137,6 +137,31 @@ def test_a_model_saved_without_cond_channels_loads_with_them_and_renders_the_sam
     assert torch.equal(outs[0], outs[1])
 
 
+def test_copy_gate_loads_into_a_saved_model_trains_and_copies_the_start_frame_when_open(tmp_path):
+    """``decoder.copy_gate=true`` over a model saved without it: the saved weights load as saved (the gate's rows
+    added), the loss trains the gate, and a gate opened wide rolls out the start frame unchanged, action after
+    action, through both Swin-DPM phases (the copy source is the clean previous frame, never its noised copy)."""
+    torch.manual_seed(0)
+    plain = PanWorldModel.from_config(apply_overrides(preset("tiny"), "diffusion.prediction=x0"))
+    d = plain.save_pretrained(tmp_path / "m")
+    model = PanWorldModel.from_pretrained(d, overrides="decoder.copy_gate=true").train()
+    saved = plain.state_dict()
+    assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items() if "proj_out" not in k)
+    model.loss(_batch(), torch.Generator().manual_seed(0))["loss"].backward()
+    gate_grad = model.decoder.dit.proj_out.bias.grad.unflatten(0, (-1, 4))[:, 3]
+    assert gate_grad.abs().sum() > 0
+    model.eval()
+    with torch.no_grad():
+        model.decoder.dit.proj_out.bias.unflatten(0, (-1, 4))[:, 3] = 40.0
+    frame = torch.randint(
+        0, 256, (2, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1)
+    )
+    state, g = model.start(frame), torch.Generator().manual_seed(2)
+    for _ in range(3):
+        frames = model.step(state, ["turn left", "go to the red ball"], g)[1]
+        assert torch.equal(frames[:, -1], frame)
+
+
 def test_corrupted_and_mismatched_checkpoints_name_the_file(tmp_path, tiny_model):
     d = tiny_model.save_pretrained(tmp_path / "m")
     weights = d / "model.safetensors"
@@ -284,6 +309,7 @@ def test_a_model_cast_to_bf16_rolls_out_near_its_fp32_self(latent):
         ("diffusion.noise_offset=0.25", 0),
         ("diffusion.window=false", 0),
         ("decoder.cond_channels=true", 1),
+        ("diffusion.prediction=x0,decoder.copy_gate=true", 1),
     ],
 )
 def test_prefix_reuse_rolls_out_as_the_whole_window_does(overrides, cached):
@@ -294,6 +320,8 @@ def test_prefix_reuse_rolls_out_as_the_whole_window_does(overrides, cached):
     with torch.no_grad():
         for p in model.decoder.parameters():
             p.add_(torch.randn_like(p) * 0.02)
+        if model.cfg.decoder.copy_gate:  # half open, so a wrong source would show
+            model.decoder.dit.proj_out.bias.unflatten(0, (-1, 4))[:, 3] = 0.0
     frame = torch.randint(
         0, 256, (2, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1)
     )
