@@ -146,7 +146,7 @@ class DecoderConfig:
     # True: the DiT also predicts a per-pixel gate g and the clean frame is g·(the window's clean conditioning frame)
     # + (1 − g)·(its drawn frame), so what the action leaves alone is copied exactly and only the rest is drawn (the
     # masked compositing of CDNA-style video prediction); needs diffusion.prediction = "x0". A model saved without
-    # it loads with the gate nearly closed (sigmoid(−4) ≈ 2 %), so it can be fine-tuned into it
+    # it loads with the gate half open (its drawn frame and the source averaged), to be fine-tuned into it
     copy_gate: bool = False
     rope_max_seq_len: int = 1024
     text_kind: Literal["shared", "umt5"] = "shared"  # shared = the action text encoder's token embeddings

@@ -7,7 +7,8 @@ group, the squared error (0-255 scale, mean over channels) of
 2. one decoder call from the true outcome noised to σ, beside the conditioning frame (teacher-forced x0 error):
    how well the decoder renders what it is shown, apart from the sampler.
 A decoder that copies what the action leaves alone scores near the conditioning noise on unchanged pixels
-(σ 0.055: about 50) at every σ. Then lists the items picked wrong with the nearest distractor.
+(σ 0.055: about 50) at every σ, and near 0 with ``decoder.copy_gate`` (which copies the clean frame; the mean gate
+on each pixel group is printed then). Then lists the items picked wrong with the nearest distractor.
 
     PYTHONPATH=. python scripts/probe_unchanged_pixels.py default --world metaworld --n-states 16
 """
@@ -67,13 +68,19 @@ def main() -> None:
         x0 = model.latent.encode(torch.from_numpy(finals[:, 0])[:, None])
         n, cs = x0.shape[0], model.cfg.diffusion.cond_sigma
         cond = add_noise(source, torch.randn(source.shape, generator=g), torch.full((n, 1), cs))
+        raw = []  # the DiT's own output: its last channel is the copy gate's logit (decoder.copy_gate)
+        model.decoder.dit.register_forward_hook(lambda module, inputs, out: raw.append(out[0]))
         for sigma in (1.0, 0.75, 0.5, 0.25):
             x = add_noise(x0, torch.randn(x0.shape, generator=g), torch.full((n, 1), sigma))
             sig = torch.tensor([[cs, sigma]]).expand(n, 2)
             out = model._velocity(torch.cat([cond, x], 2), sig, [state.pending], source=source)[:, :, 1:]
             x0_hat = x - sig[:, 1:, None, None, None] * out  # v = (x − x̂0) / σ
             shown = model.latent.decode(x0_hat)[:, 0].float().numpy()
-            print(f"one call at σ {sigma:4}: {split_error(shown, true, changed)}")
+            gate = ""
+            if model.cfg.decoder.copy_gate:
+                g_map = torch.sigmoid(raw[-1][:, -1, 1]).float().numpy()  # (N, h, w), pixel latents: (N, H, W)
+                gate = f"; gate open {g_map[~changed].mean():.2f} / {g_map[changed].mean():.2f}"
+            print(f"one call at σ {sigma:4}: {split_error(shown, true, changed)}{gate}")
 
     d = M.mse(imagined[:, None], finals)  # (N, 4), as the step-wise score picks
     for it, row in zip(items, d, strict=True):

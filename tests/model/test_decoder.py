@@ -185,16 +185,15 @@ def test_copy_gate_composites_the_clean_source_with_the_drawn_frame():
         run(None)
 
 
-def test_copy_gate_widened_from_a_plain_decoder_starts_nearly_closed():
-    """A plain decoder's weights load into a gated one: the colours as saved, the gate at sigmoid(−4), so the output
-    is the plain decoder's moved 1.8 % of the way to the source."""
+def test_copy_gate_widened_from_a_plain_decoder_starts_half_open():
+    """A plain decoder's weights load into a gated one: the colours as saved, the gate at sigmoid(GATE_INIT) = ½, so
+    the output is the plain decoder's moved half way to the source."""
     plain, gated = _decoder(seed=0), _decoder(seed=1, copy_gate=True)
     gated.load_state_dict(gated.widen(plain.state_dict()))
     x, sigma, src = torch.randn(1, 3, 3, 64, 64), torch.full((1, 3), 0.5), torch.randn(1, 3, 1, 64, 64)
     with torch.no_grad():
         drawn, out = plain(x, sigma, [_cond(b=1)]), gated(x, sigma, [_cond(b=1)], source=src)
-    gate = torch.sigmoid(torch.tensor(-4.0))
-    torch.testing.assert_close(out, drawn + gate * (src - drawn), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(out, drawn + 0.5 * (src - drawn), rtol=1e-4, atol=1e-5)
 
 
 def test_copy_gate_needs_x0_prediction():
