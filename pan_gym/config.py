@@ -148,6 +148,10 @@ class DecoderConfig:
     # masked compositing of CDNA-style video prediction); needs diffusion.prediction = "x0". A model saved without
     # it loads with the gate half open (its drawn frame and the source averaged), to be fine-tuned into it
     copy_gate: bool = False
+    # training: weight of a binary cross-entropy teaching the gate which pixels the action leaves alone (equal to the
+    # source within the change threshold); without it the flow loss alone shuts the gate (copying a pixel that
+    # changes costs far more than redrawing one that does not)
+    copy_gate_loss: float = 0.1
     rope_max_seq_len: int = 1024
     text_kind: Literal["shared", "umt5"] = "shared"  # shared = the action text encoder's token embeddings
     text_dim: int | None = None  # None = the action text encoder's width

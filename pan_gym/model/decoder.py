@@ -308,14 +308,18 @@ class Decoder(nn.Module):
         prefix: FramePrefix | None = None,
         record: bool = False,
         source: torch.Tensor | None = None,
-    ) -> torch.Tensor | tuple[torch.Tensor, FramePrefix]:
+        return_gate: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, FramePrefix] | tuple[torch.Tensor, torch.Tensor]:
         """Velocity for a window x (B, C, F, h, w) at per-frame σ (B, F); F = cond_frames + len(conds)·T.
 
         ``prefix``: x is one chunk (F = T, ``conds`` its condition) placed after the prefix's frames, attending to
         them and to itself. ``record``: also return this window's keys/values as a ``FramePrefix``. ``source``
-        (B, C, 1, h, w): the window's conditioning frame before its noise, what ``copy_gate`` copies (needed then)."""
+        (B, C, 1, h, w): the window's conditioning frame before its noise, what ``copy_gate`` copies (needed then);
+        ``return_gate``: also return the gate's logits (B, 1, F, h, w) (training supervises them)."""
         if self.cfg.copy_gate and source is None:
             raise ValueError("decoder.copy_gate needs source=: the window's clean conditioning frame")
+        if return_gate and (record or not self.cfg.copy_gate):
+            raise ValueError("return_gate needs decoder.copy_gate and no record")
         b, c, frames, h, w = x.shape
         _, ph, pw = self.cfg.patch_size
         hw = (h // ph) * (w // pw)
@@ -340,10 +344,12 @@ class Decoder(nn.Module):
             if self.cfg.predict_change:
                 out = out + first.to(out.dtype)  # x̂_0 = conditioning frame + predicted change
             if self.cfg.copy_gate:  # x̂_0 = g·source + (1 − g)·drawn, per pixel
-                drawn, gate = out[:, :c], torch.sigmoid(out[:, c:].float()).to(out.dtype)  # (B, C|1, F, h, w)
-                out = drawn + gate * (source.to(out.dtype) - drawn)
+                drawn, logit = out[:, :c], out[:, c:]  # (B, C, F, h, w), (B, 1, F, h, w)
+                out = drawn + torch.sigmoid(logit.float()).to(out.dtype) * (source.to(out.dtype) - drawn)
             recorded = FramePrefix(ctx.record, frames, first) if record else None
         finally:
             ctx.self_mask = ctx.text_mask = ctx.state = ctx.frame_bias = None
             ctx.rope = ctx.prefix = ctx.record = None
+        if return_gate:
+            return out, logit
         return (out, recorded) if record else out

@@ -147,7 +147,9 @@ def test_copy_gate_loads_into_a_saved_model_trains_and_copies_the_start_frame_wh
     model = PanWorldModel.from_pretrained(d, overrides="decoder.copy_gate=true").train()
     saved = plain.state_dict()
     assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items() if "proj_out" not in k)
-    model.loss(_batch(), torch.Generator().manual_seed(0))["loss"].backward()
+    losses = model.loss(_batch(), torch.Generator().manual_seed(0))
+    assert 0 < float(losses["gate"]) < 10  # the gate's cross-entropy on which pixels kept their source
+    losses["loss"].backward()
     gate_grad = model.decoder.dit.proj_out.bias.grad.unflatten(0, (-1, 4))[:, 3]
     assert gate_grad.abs().sum() > 0
     model.eval()
