@@ -152,6 +152,9 @@ class DecoderConfig:
     # source within the change threshold); without it the flow loss alone shuts the gate (copying a pixel that
     # changes costs far more than redrawing one that does not)
     copy_gate_loss: float = 0.1
+    # training: weight of the flow loss on the drawn frame itself, so it stays a whole frame where the gate copies
+    # (without it, it decays to noise there, which a partly open gate mixes in as speckle that rollouts copy on)
+    copy_gate_drawn_loss: float = 1.0
     rope_max_seq_len: int = 1024
     text_kind: Literal["shared", "umt5"] = "shared"  # shared = the action text encoder's token embeddings
     text_dim: int | None = None  # None = the action text encoder's width

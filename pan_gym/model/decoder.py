@@ -308,18 +308,19 @@ class Decoder(nn.Module):
         prefix: FramePrefix | None = None,
         record: bool = False,
         source: torch.Tensor | None = None,
-        return_gate: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, FramePrefix] | tuple[torch.Tensor, torch.Tensor]:
+        return_parts: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, FramePrefix] | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Velocity for a window x (B, C, F, h, w) at per-frame σ (B, F); F = cond_frames + len(conds)·T.
 
         ``prefix``: x is one chunk (F = T, ``conds`` its condition) placed after the prefix's frames, attending to
         them and to itself. ``record``: also return this window's keys/values as a ``FramePrefix``. ``source``
         (B, C, 1, h, w): the window's conditioning frame before its noise, what ``copy_gate`` copies (needed then);
-        ``return_gate``: also return the gate's logits (B, 1, F, h, w) (training supervises them)."""
+        ``return_parts``: also return the drawn frame (B, C, F, h, w) and the gate's logits (B, 1, F, h, w), which
+        training supervises."""
         if self.cfg.copy_gate and source is None:
             raise ValueError("decoder.copy_gate needs source=: the window's clean conditioning frame")
-        if return_gate and (record or not self.cfg.copy_gate):
-            raise ValueError("return_gate needs decoder.copy_gate and no record")
+        if return_parts and (record or not self.cfg.copy_gate):
+            raise ValueError("return_parts needs decoder.copy_gate and no record")
         b, c, frames, h, w = x.shape
         _, ph, pw = self.cfg.patch_size
         hw = (h // ph) * (w // pw)
@@ -350,6 +351,6 @@ class Decoder(nn.Module):
         finally:
             ctx.self_mask = ctx.text_mask = ctx.state = ctx.frame_bias = None
             ctx.rope = ctx.prefix = ctx.record = None
-        if return_gate:
-            return out, logit
+        if return_parts:
+            return out, drawn, logit
         return (out, recorded) if record else out

@@ -111,12 +111,11 @@ def glp_loss(
     dstate = model.decoder_state(s_hat)
     conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], dstate[ar, i]).dropped(drop) for i in chunks]
     gated = model.cfg.decoder.copy_gate
-    pred = model.decoder(
-        x, sigma, conds, source=cond, return_gate=gated
-    )  # v̂ = ε − x̂_0, or x̂_0 (``prediction``)
-    pred, gate_logit = pred if gated else (pred, None)
+    pred = model.decoder(x, sigma, conds, source=cond, return_parts=gated)  # v̂ = ε − x̂_0, or x̂_0
+    pred, drawn, gate_logit = (
+        pred if gated else (pred, None, None)
+    )  # + (copy_gate) the drawn frame, gate logits
     target = x0 if dcfg.prediction == "x0" else velocity_target(x0, eps)
-    err = (pred - target).pow(2).mean(1)  # (B, F, h, w)
     before = [cond.expand(-1, -1, t, -1, -1)] + ([x_a[:, :, -1:].expand(-1, -1, t, -1, -1)] if window else [])
     changed = (x0[:, :, 1:] - torch.cat(before, dim=2)).abs().amax(1) > 0.05  # (B, 2T or T, h, w)
     weight = 1.0 + dcfg.change_weight * changed.float()  # extra weight on what the action changes
@@ -126,15 +125,20 @@ def glp_loss(
         dim=1,
     )
     w = weight * frame_on[:, :, None, None]
-    flow = (err[:, 1:] * w).sum() / w.sum().clamp(min=1)
-    out["flow"] = flow
-    loss = flow
-    if gated:  # the gate learns where the frame equals its source (the window's conditioning frame)
+
+    def flow_loss(pred: torch.Tensor) -> torch.Tensor:
+        err = (pred - target).pow(2).mean(1)  # (B, F, h, w)
+        return (err[:, 1:] * w).sum() / w.sum().clamp(min=1)
+
+    out["flow"] = loss = flow_loss(pred)
+    if gated:  # the drawn frame stays whole; the gate learns where the frame equals its source
+        out["drawn"] = flow_loss(drawn)
         kept = ((x0[:, :, 1:] - cond).abs().amax(1) <= 0.05).float()  # (B, F−1, h, w)
         bce = F.binary_cross_entropy_with_logits(gate_logit[:, 0, 1:].float(), kept, reduction="none")
         on = frame_on[:, :, None, None].expand_as(bce)
         out["gate"] = (bce * on).sum() / on.sum().clamp(min=1)
-        loss = loss + model.cfg.decoder.copy_gate_loss * out["gate"]
+        dc = model.cfg.decoder
+        loss = loss + dc.copy_gate_drawn_loss * out["drawn"] + dc.copy_gate_loss * out["gate"]
     if latent_mode:
         loss = loss + out["latent"] + model.cfg.backbone.latent_var_weight * out["variance"]
     if "rewards" in batch and "mission" in batch:

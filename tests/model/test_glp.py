@@ -149,6 +149,7 @@ def test_copy_gate_loads_into_a_saved_model_trains_and_copies_the_start_frame_wh
     assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items() if "proj_out" not in k)
     losses = model.loss(_batch(), torch.Generator().manual_seed(0))
     assert 0 < float(losses["gate"]) < 10  # the gate's cross-entropy on which pixels kept their source
+    assert float(losses["drawn"]) > 0  # the drawn frame's own flow loss
     losses["loss"].backward()
     gate_grad = model.decoder.dit.proj_out.bias.grad.unflatten(0, (-1, 4))[:, 3]
     assert gate_grad.abs().sum() > 0
