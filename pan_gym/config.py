@@ -149,8 +149,9 @@ class DecoderConfig:
     # it loads with the gate half open (its drawn frame and the source averaged), to be fine-tuned into it
     copy_gate: bool = False
     # training: weight of a binary cross-entropy teaching the gate which pixels the action leaves alone (equal to the
-    # source within the change threshold); without it the flow loss alone shuts the gate (copying a pixel that
-    # changes costs far more than redrawing one that does not)
+    # source within the change threshold; changed pixels weighted by diffusion.change_weight as in the flow loss);
+    # without it the flow loss alone shuts the gate (copying a pixel that changes costs far more than redrawing one
+    # that does not)
     copy_gate_loss: float = 0.1
     # training: weight of the flow loss on the drawn frame itself, so it stays a whole frame where the gate copies
     # (without it, it decays to noise there, which a partly open gate mixes in as speckle that rollouts copy on)

@@ -135,7 +135,8 @@ def glp_loss(
         out["drawn"] = flow_loss(drawn)
         kept = ((x0[:, :, 1:] - cond).abs().amax(1) <= 0.05).float()  # (B, F−1, h, w)
         bce = F.binary_cross_entropy_with_logits(gate_logit[:, 0, 1:].float(), kept, reduction="none")
-        on = frame_on[:, :, None, None].expand_as(bce)
+        # weighted as the flow loss weights pixels, so the gate is as wary of copying what changes as it is
+        on = (1.0 + dcfg.change_weight * (1.0 - kept)) * frame_on[:, :, None, None]
         out["gate"] = (bce * on).sum() / on.sum().clamp(min=1)
         dc = model.cfg.decoder
         loss = loss + dc.copy_gate_drawn_loss * out["drawn"] + dc.copy_gate_loss * out["gate"]
