@@ -223,6 +223,8 @@ class PanConfig:
     qwen_path: str | None = None  # paper: local Qwen2.5-VL checkpoint directory (h and f)
 
     def __post_init__(self):
+        if self.decoder.predict_change and self.decoder.copy_gate:
+            raise ValueError("decoder.predict_change and decoder.copy_gate are two ways to copy: choose one")
         for name in ("predict_change", "copy_gate"):
             if getattr(self.decoder, name) and self.diffusion.prediction != "x0":
                 raise ValueError(

@@ -199,12 +199,22 @@ class Decoder(nn.Module):
     ):
         super().__init__()
         self.cfg, self.frames_per_chunk = cfg, frames_per_chunk
+        channels = (latent_channels * (2 if cfg.cond_channels else 1), latent_channels + int(cfg.copy_gate))
+        if (
+            transformer is not None
+            and (transformer.config.in_channels, transformer.config.out_channels) != channels
+        ):
+            raise ValueError(
+                f"the loaded DiT has (in, out) channels {(transformer.config.in_channels, transformer.config.out_channels)}"
+                f", the decoder needs {channels} (decoder.cond_channels / copy_gate add channels: train from a DiT "
+                "built for them)"
+            )
         self.dit = transformer or SkyReelsV2Transformer3DModel(
             patch_size=tuple(cfg.patch_size),
             num_attention_heads=cfg.num_attention_heads,
             attention_head_dim=cfg.attention_head_dim,
-            in_channels=latent_channels * (2 if cfg.cond_channels else 1),
-            out_channels=latent_channels + (1 if cfg.copy_gate else 0),  # + the copy gate's logit
+            in_channels=channels[0],
+            out_channels=channels[1],  # + the copy gate's logit
             text_dim=text_dim,
             freq_dim=cfg.freq_dim,
             ffn_dim=cfg.ffn_dim,

@@ -57,6 +57,28 @@ def test_swin_denoiser_feeds_previous_chunk_and_slides():
     assert sig[1] == pytest.approx(sig[3] - 0.5) and sig[0] == pytest.approx(0.055)
 
 
+@pytest.mark.parametrize("reuse_prefix", [False, True])
+def test_each_step_is_given_the_clean_frame_its_window_starts_from(reuse_prefix):
+    """``source``: in slot B the frame before the previous chunk (what ``prev_cond`` was noised from), when alone the
+    frame before this chunk; never the noised copy the window holds."""
+    sources = []
+
+    def velocity(x, sigma, conds, source=None, prefix=None, record=False):
+        sources.append(source)
+        return (torch.zeros_like(x), "recorded") if record else torch.zeros_like(x)
+
+    den = SwinDenoiser(steps=2)
+    start = torch.full((1, 3, 1, 4, 4), 0.3)
+    state = SwinState(last_frame=start)
+    noise, cond_noise = torch.full((1, 3, 1, 4, 4), 0.7), torch.ones(1, 3, 1, 4, 4)
+    _, state = den.denoise(velocity, state, "a0", noise, cond_noise, reuse_prefix=reuse_prefix)
+    assert all(s is start for s in sources) and state.prev_source is start
+    sources.clear()
+    first = state.last_frame
+    den.denoise(velocity, state, "a1", noise, cond_noise, reuse_prefix=reuse_prefix)
+    assert sources[0] is start and sources[1] is first  # slot B beside chunk 1, then alone
+
+
 def test_swin_denoiser_needs_even_steps():
     with pytest.raises(ValueError, match="even"):
         SwinDenoiser(steps=3)

@@ -196,6 +196,10 @@ def test_copy_gate_widened_from_a_plain_decoder_starts_half_open():
     torch.testing.assert_close(out, drawn + 0.5 * (src - drawn), rtol=1e-4, atol=1e-5)
 
 
-def test_copy_gate_needs_x0_prediction():
+def test_copy_gate_needs_x0_prediction_and_excludes_predict_change():
     with pytest.raises(ValueError, match="copy_gate"):
         PanConfig.from_dict({"decoder": {"copy_gate": True}, "diffusion": {"prediction": "v"}})
+    with pytest.raises(ValueError, match="choose one"):
+        PanConfig.from_dict(
+            {"decoder": {"copy_gate": True, "predict_change": True}, "diffusion": {"prediction": "x0"}}
+        )

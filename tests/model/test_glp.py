@@ -140,7 +140,8 @@ def test_a_model_saved_without_cond_channels_loads_with_them_and_renders_the_sam
 def test_copy_gate_loads_into_a_saved_model_trains_and_copies_the_start_frame_when_open(tmp_path):
     """``decoder.copy_gate=true`` over a model saved without it: the saved weights load as saved (the gate's rows
     added), the loss trains the gate, and a gate opened wide rolls out the start frame unchanged, action after
-    action, through both Swin-DPM phases (the copy source is the clean previous frame, never its noised copy)."""
+    action (the copy source is the clean previous frame, never its noised copy; which frame each Swin-DPM phase is
+    given: tests/diffusion/test_swin_dpm.py)."""
     torch.manual_seed(0)
     plain = PanWorldModel.from_config(apply_overrides(preset("tiny"), "diffusion.prediction=x0"))
     d = plain.save_pretrained(tmp_path / "m")
