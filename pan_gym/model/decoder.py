@@ -200,15 +200,14 @@ class Decoder(nn.Module):
         super().__init__()
         self.cfg, self.frames_per_chunk = cfg, frames_per_chunk
         channels = (latent_channels * (2 if cfg.cond_channels else 1), latent_channels + int(cfg.copy_gate))
-        if (
-            transformer is not None
-            and (transformer.config.in_channels, transformer.config.out_channels) != channels
-        ):
-            raise ValueError(
-                f"the loaded DiT has (in, out) channels {(transformer.config.in_channels, transformer.config.out_channels)}"
-                f", the decoder needs {channels} (decoder.cond_channels / copy_gate add channels: train from a DiT "
-                "built for them)"
-            )
+        if transformer is not None:
+            c_in = transformer.config.in_channels
+            loaded = (c_in, transformer.config.out_channels or c_in)
+            if loaded != channels:
+                raise ValueError(
+                    f"the loaded DiT has (in, out) channels {loaded}, the decoder needs {channels} "
+                    "(decoder.cond_channels / copy_gate add channels: train from a DiT built for them)"
+                )
         self.dit = transformer or SkyReelsV2Transformer3DModel(
             patch_size=tuple(cfg.patch_size),
             num_attention_heads=cfg.num_attention_heads,

@@ -111,10 +111,9 @@ def glp_loss(
     dstate = model.decoder_state(s_hat)
     conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], dstate[ar, i]).dropped(drop) for i in chunks]
     gated = model.cfg.decoder.copy_gate
-    pred = model.decoder(x, sigma, conds, source=cond, return_parts=gated)  # v̂ = ε − x̂_0, or x̂_0
-    pred, drawn, gate_logit = (
-        pred if gated else (pred, None, None)
-    )  # + (copy_gate) the drawn frame, gate logits
+    # v̂ = ε − x̂_0, or x̂_0 itself (``prediction``); with the copy gate also the drawn frame and the gate's logits
+    pred = model.decoder(x, sigma, conds, source=cond, return_parts=gated)
+    pred, drawn, gate_logit = pred if gated else (pred, None, None)
     target = x0 if dcfg.prediction == "x0" else velocity_target(x0, eps)
     before = [cond.expand(-1, -1, t, -1, -1)] + ([x_a[:, :, -1:].expand(-1, -1, t, -1, -1)] if window else [])
     changed = (x0[:, :, 1:] - torch.cat(before, dim=2)).abs().amax(1) > 0.05  # (B, 2T or T, h, w)
@@ -135,7 +134,7 @@ def glp_loss(
         out["drawn"] = flow_loss(drawn)
         kept = ((x0[:, :, 1:] - cond).abs().amax(1) <= 0.05).float()  # (B, F−1, h, w)
         bce = F.binary_cross_entropy_with_logits(gate_logit[:, 0, 1:].float(), kept, reduction="none")
-        # weighted as the flow loss weights pixels, so the gate is as wary of copying what changes as it is
+        # changed pixels weighted as in the flow loss, so the gate is as wary of copying them as the flow loss is
         on = (1.0 + dcfg.change_weight * (1.0 - kept)) * frame_on[:, :, None, None]
         out["gate"] = (bce * on).sum() / on.sum().clamp(min=1)
         dc = model.cfg.decoder
