@@ -80,7 +80,7 @@ def main() -> None:
             if model.cfg.decoder.copy_gate:
                 g_map = (
                     torch.sigmoid(raw[-1][:, -1, 1]).float().numpy()
-                )  # (N, h, w), pixel latents: (N, H, W)
+                )  # (N, h, w) = (N, H, W): pixel latents
                 gate = f"; gate open {g_map[~changed].mean():.2f} / {g_map[changed].mean():.2f}"
             print(f"one call at σ {sigma:4}: {split_error(shown, true, changed)}{gate}")
 

@@ -238,7 +238,9 @@ class Decoder(nn.Module):
             nn.init.zeros_(self.frame_cond[-1].bias)
             self.dit.condition_embedder.time_embedder.register_forward_hook(self._add_frame_bias)
         if cfg.copy_gate and transformer is None:
-            self._close_gate(self.dit.proj_out.weight, self.dit.proj_out.bias)
+            with torch.no_grad():
+                gate_w, gate_b = self.gate_params()
+                gate_w.zero_(), gate_b.fill_(GATE_INIT)
         self.abs_pos = None
         if cfg.abs_pos_grid > 0:
             self.abs_pos = nn.Parameter(torch.zeros(inner, cfg.abs_pos_grid, cfg.abs_pos_grid))  # (D, n, n)
@@ -246,29 +248,28 @@ class Decoder(nn.Module):
 
     def widen(self, tensors: dict[str, torch.Tensor], prefix: str = "") -> dict[str, torch.Tensor]:
         """Saved weights (keys under ``prefix``) of a decoder without ``cond_channels`` / ``copy_gate`` made to fit
-        this one: new input channels at zero (the same function), the gate's output rows added with zero weight and
-        logit ``GATE_INIT`` (half open: the drawn frame and the source averaged until training says where to copy)."""
+        this one: new input channels at zero (the same function), the gate's output rows as this decoder initialised
+        them (zero weight, logit ``GATE_INIT``: half open until training says where to copy)."""
         tensors = dict(tensors)
         key = prefix + "dit.patch_embedding.weight"
         want = self.dit.patch_embedding.weight.shape[1]
         if key in tensors and tensors[key].shape[1] < want:
             w = tensors[key]  # (D, C, pt, ph, pw)
             tensors[key] = torch.cat([w, w.new_zeros(w.shape[0], want - w.shape[1], *w.shape[2:])], dim=1)
-        wkey, bkey = prefix + "dit.proj_out.weight", prefix + "dit.proj_out.bias"
-        if self.cfg.copy_gate and wkey in tensors and tensors[wkey].shape[0] < self.dit.proj_out.out_features:
-            patch = self.dit.proj_out.out_features // self.dit.config.out_channels  # pt·ph·pw
-            w = tensors[wkey].unflatten(0, (patch, -1))  # (P, C, D): rows are (patch position, channel)
-            b = tensors[bkey].unflatten(0, (patch, -1))  # (P, C)
-            gate_w, gate_b = w.new_zeros(patch, 1, w.shape[2]), b.new_full((patch, 1), GATE_INIT)
-            tensors[wkey] = torch.cat([w, gate_w], dim=1).flatten(0, 1)
-            tensors[bkey] = torch.cat([b, gate_b], dim=1).flatten(0, 1)
+        if self.cfg.copy_gate:
+            for name, gate in zip(("weight", "bias"), self.gate_params(), strict=True):  # gate (P, …)
+                key = f"{prefix}dit.proj_out.{name}"
+                if key in tensors and tensors[key].shape[0] < self.dit.proj_out.out_features:
+                    # rows are (patch position, channel): (P, C, …), one gate row appended per position
+                    saved = tensors[key].unflatten(0, (gate.shape[0], -1))
+                    tensors[key] = torch.cat([saved, gate.detach()[:, None].to(saved)], dim=1).flatten(0, 1)
         return tensors
 
-    @torch.no_grad()
-    def _close_gate(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
-        """Set the gate's rows of a proj_out weight (P·C', D) / bias (P·C') to zero weight and bias ``GATE_INIT``."""
-        weight.unflatten(0, (-1, self.dit.config.out_channels))[:, -1].zero_()
-        bias.unflatten(0, (-1, self.dit.config.out_channels))[:, -1].fill_(GATE_INIT)
+    def gate_params(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Views of the copy gate's rows of the output projection: weight (P, D), bias (P,), P = pt·ph·pw."""
+        c = self.dit.config.out_channels
+        proj = self.dit.proj_out
+        return proj.weight.unflatten(0, (-1, c))[:, -1], proj.bias.unflatten(0, (-1, c))[:, -1]
 
     def _add_frame_bias(self, module, inputs, temb: torch.Tensor) -> torch.Tensor:
         bias = self._ctx.frame_bias

@@ -26,6 +26,10 @@ from pan_gym.model.latent import latent_losses
 if TYPE_CHECKING:
     from pan_gym.model.glp import PanWorldModel
 
+CHANGED = (
+    0.05  # a latent pixel differing from its reference by more than this counts as changed by the action
+)
+
 
 def glp_loss(
     model: PanWorldModel, batch: dict, generator: torch.Generator | None = None, render: bool = True
@@ -116,7 +120,7 @@ def glp_loss(
     pred, drawn, gate_logit = pred if gated else (pred, None, None)
     target = x0 if dcfg.prediction == "x0" else velocity_target(x0, eps)
     before = [cond.expand(-1, -1, t, -1, -1)] + ([x_a[:, :, -1:].expand(-1, -1, t, -1, -1)] if window else [])
-    changed = (x0[:, :, 1:] - torch.cat(before, dim=2)).abs().amax(1) > 0.05  # (B, 2T or T, h, w)
+    changed = (x0[:, :, 1:] - torch.cat(before, dim=2)).abs().amax(1) > CHANGED  # (B, 2T or T, h, w)
     weight = 1.0 + dcfg.change_weight * changed.float()  # extra weight on what the action changes
     use_b = (~wn.first.to(lat.device)) & (kb > k)
     frame_on = torch.cat(
@@ -132,7 +136,7 @@ def glp_loss(
     out["flow"] = loss = flow_loss(pred)
     if gated:  # the drawn frame stays whole; the gate learns where the frame equals its source
         out["drawn"] = flow_loss(drawn)
-        kept = ((x0[:, :, 1:] - cond).abs().amax(1) <= 0.05).float()  # (B, F−1, h, w)
+        kept = ((x0[:, :, 1:] - cond).abs().amax(1) <= CHANGED).float()  # (B, F−1, h, w)
         bce = F.binary_cross_entropy_with_logits(gate_logit[:, 0, 1:].float(), kept, reduction="none")
         # changed pixels weighted as in the flow loss, so the gate is as wary of copying them as the flow loss is
         on = (1.0 + dcfg.change_weight * (1.0 - kept)) * frame_on[:, :, None, None]

@@ -160,11 +160,8 @@ def test_predict_change_needs_x0_prediction():
 def _set_gate(g: Decoder, bias: float) -> None:
     """Gate rows of the output projection: zero weight, ``bias`` (so the gate is sigmoid(bias) everywhere)."""
     with torch.no_grad():
-        w, b = (
-            t.unflatten(0, (-1, 4)) for t in (g.dit.proj_out.weight, g.dit.proj_out.bias)
-        )  # 3 colours + gate
-        w[:, 3].zero_()
-        b[:, 3].fill_(bias)
+        w, b = g.gate_params()
+        w.zero_(), b.fill_(bias)
 
 
 def test_copy_gate_composites_the_clean_source_with_the_drawn_frame():

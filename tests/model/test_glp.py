@@ -152,11 +152,11 @@ def test_copy_gate_loads_into_a_saved_model_trains_and_copies_the_start_frame_wh
     assert 0 < float(losses["gate"]) < 10  # the gate's cross-entropy on which pixels kept their source
     assert float(losses["drawn"]) > 0  # the drawn frame's own flow loss
     losses["loss"].backward()
-    gate_grad = model.decoder.dit.proj_out.bias.grad.unflatten(0, (-1, 4))[:, 3]
+    gate_grad = model.decoder.dit.proj_out.bias.grad.unflatten(0, (-1, 4))[:, 3]  # the gate's bias rows
     assert gate_grad.abs().sum() > 0
     model.eval()
     with torch.no_grad():
-        model.decoder.dit.proj_out.bias.unflatten(0, (-1, 4))[:, 3] = 40.0
+        model.decoder.gate_params()[1].fill_(40.0)
     frame = torch.randint(
         0, 256, (2, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1)
     )
@@ -325,7 +325,7 @@ def test_prefix_reuse_rolls_out_as_the_whole_window_does(overrides, cached):
         for p in model.decoder.parameters():
             p.add_(torch.randn_like(p) * 0.02)
         if model.cfg.decoder.copy_gate:  # half open, so a wrong source would show
-            model.decoder.dit.proj_out.bias.unflatten(0, (-1, 4))[:, 3] = 0.0
+            model.decoder.gate_params()[1].zero_()
     frame = torch.randint(
         0, 256, (2, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1)
     )
