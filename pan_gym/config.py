@@ -146,8 +146,8 @@ class DecoderConfig:
     # True: the DiT also predicts a per-pixel gate g and the clean frame is g·(the window's clean conditioning frame)
     # + (1 − g)·(its drawn frame), so what the action leaves alone is copied exactly and only the rest is drawn (the
     # masked compositing of CDNA-style video prediction); needs diffusion.prediction = "x0". A model saved without
-    # it loads with the gate half open (its drawn frame and the source averaged), to be fine-tuned into it. Off in
-    # the shipped models (metaworld-small fine-tuned with it: sharper, less drift, step-wise tied; RESULTS.md)
+    # it loads with the gate half open (its drawn frame and the source averaged), to be fine-tuned into it. On in
+    # metaworld-small (its stage 4: sharper, less drift, imagined motion 1.05x the true; RESULTS.md), off by default
     copy_gate: bool = False
     # training: weight of a binary cross-entropy teaching the gate which pixels the action leaves alone (equal to the
     # source within the change threshold; changed pixels weighted by diffusion.change_weight as in the flow loss);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Reproduce the shipped Meta-World model (pan_gym/assets/models/metaworld-small): collect, three stages, evaluate.
-# About 3 1/4 hours on 2 CPU cores (collect ~13 min, stage 1 ~92 min, stage 2 ~17 min, stage 3 ~80 min, eval ~3 min).
+# Reproduce the shipped Meta-World model (pan_gym/assets/models/metaworld-small): collect, four stages, evaluate.
+# About 4 1/4 hours on 2 CPU cores (collect ~13 min, stage 1 ~92 min, stage 2 ~17 min, stage 3 ~80 min, stage 4
+# ~46 min, eval ~8 min).
 # Every step resumes where it stopped (re-run the script after an interruption).
 #   bash scripts/train_default_metaworld.sh [WORKDIR]      (default WORKDIR: ./runs/default-metaworld)
 set -euo pipefail
@@ -29,14 +30,22 @@ $PAN train --preset small --world metaworld --data "$W/data-mixed,$W/data-random
 
 # 4. Stage 3: from stage 2's EMA weights, a new data order (seed 3), lr 2e-4 on a 4,500-step cosine to 0.2x; the
 #    model's config turns on diffusion.shared_noise (inference only: a rollout reuses one noise draw for every
-#    action, so the blur does not flicker; no effect on training). Shipped: its final/ (picked among stage 2 and
-#    stage 3's steps 1,500 / 3,000 / 4,500 on the validation block, eval --seed-offset 100000).
+#    action, so the blur does not flicker; no effect on training). Shipped from session 10 to 14.
 $PAN train --preset small --world metaworld --data "$W/data-mixed,$W/data-random" --stage joint --init "$W/stage2/final" \
   --steps 4500 --batch-size 16 --window 2 --lr 2e-4 --warmup-steps 100 --min-lr-ratio 0.2 --bf16 --ema-decay 0.999 \
   --save-every 250 --keep-checkpoints 20 --seed 3 --threads 2 --resume --no-progress \
   --config "diffusion.shared_noise=true" --out "$W/stage3"
 
-# 5. Evaluate on start states never used in training (seeds from 1,000,000) and ship.
-$PAN eval --world metaworld --model "$W/stage3/final" --n-states 64 --rollouts 64 --horizons 20 --planning-episodes 0 \
-  --no-progress --out "$W/eval/report.json"
-echo "ship: cp $W/stage3/final/{config.json,model.safetensors} pan_gym/assets/models/metaworld-small/"
+# 5. Stage 4: from stage 3's EMA weights, the decoder's copy gate on (one more output channel g per pixel; the clean
+#    frame is g * previous frame + (1 - g) * drawn frame, the gate taught which pixels kept their value), another
+#    data order (seed 14), lr 2e-4 on a 3,000-step cosine to 0.2x. Shipped: its final/ (chosen over stage 3 on a
+#    fresh block of 192 start states, eval --seed-offset 200000; benchmarks/RESULTS.md, fifteenth session).
+$PAN train --preset small --world metaworld --data "$W/data-mixed,$W/data-random" --stage joint --init "$W/stage3/final" \
+  --steps 3000 --batch-size 16 --window 2 --lr 2e-4 --warmup-steps 100 --min-lr-ratio 0.2 --bf16 --ema-decay 0.999 \
+  --save-every 250 --keep-checkpoints 20 --seed 14 --threads 2 --resume --no-progress \
+  --config "decoder.copy_gate=true,diffusion.shared_noise=true" --out "$W/stage4"
+
+# 6. Evaluate on the test block: start states never used in training (seeds from 1,000,000), and ship.
+$PAN eval --world metaworld --model "$W/stage4/final" --n-states 192 --rollouts 128 --horizons 20 \
+  --planning-episodes 0 --no-progress --out "$W/eval/report.json"
+echo "ship: cp $W/stage4/final/{config.json,model.safetensors} pan_gym/assets/models/metaworld-small/"
