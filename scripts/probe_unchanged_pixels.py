@@ -78,9 +78,7 @@ def main() -> None:
             shown = model.latent.decode(x0_hat)[:, 0].float().numpy()
             gate = ""
             if model.cfg.decoder.copy_gate:
-                g_map = (
-                    torch.sigmoid(raw[-1][:, -1, 1]).float().numpy()
-                )  # (N, h, w) = (N, H, W): pixel latents
+                g_map = torch.sigmoid(raw[-1][:, -1, 1]).float().numpy()  # (N, H, W): pixel latents
                 gate = f"; gate open {g_map[~changed].mean():.2f} / {g_map[changed].mean():.2f}"
             print(f"one call at σ {sigma:4}: {split_error(shown, true, changed)}{gate}")
 

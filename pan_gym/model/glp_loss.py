@@ -26,9 +26,8 @@ from pan_gym.model.latent import latent_losses
 if TYPE_CHECKING:
     from pan_gym.model.glp import PanWorldModel
 
-CHANGED = (
-    0.05  # a latent pixel differing from its reference by more than this counts as changed by the action
-)
+# a latent pixel differing from its reference by more than this counts as changed by the action
+CHANGED = 0.05
 
 
 def glp_loss(
