@@ -17,8 +17,15 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
+import types
+import typing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+
+class ConfigError(ValueError):
+    """A config value of the wrong type or out of range; the message names the field (``decoder.num_layers``)."""
 
 
 @dataclass
@@ -67,12 +74,13 @@ class BackboneConfig:
     latent_var_weight: float = 1.0
 
     def __post_init__(self):
+        _check_fields(self, "backbone.")
         if self.supervision not in ("generative", "latent"):
-            raise ValueError(
+            raise ConfigError(
                 f"backbone.supervision must be 'generative' or 'latent', got {self.supervision!r}"
             )
         if self.max_rounds < 1:
-            raise ValueError(f"backbone.max_rounds must be >= 1, got {self.max_rounds}")
+            raise ConfigError(f"backbone.max_rounds must be >= 1, got {self.max_rounds}")
 
 
 @dataclass
@@ -95,13 +103,14 @@ class TextConfig:
     word_dropout: float = 0.0
 
     def __post_init__(self):
+        _check_fields(self, "text.")
         kinds = ("minilm", "minilm-scratch", "minilm-random", "qwen")
         if self.kind not in kinds:
-            raise ValueError(f"text.kind must be one of {kinds}, got {self.kind!r}")
+            raise ConfigError(f"text.kind must be one of {kinds}, got {self.kind!r}")
         if self.sentence_token and self.kind == "qwen":
-            raise ValueError("text.sentence_token needs a minilm text encoder")
+            raise ConfigError("text.sentence_token needs a minilm text encoder")
         if not 0.0 <= self.word_dropout < 1.0 or (self.word_dropout > 0 and not self.sentence_token):
-            raise ValueError("text.word_dropout must be in [0, 1) and needs text.sentence_token")
+            raise ConfigError("text.word_dropout must be in [0, 1) and needs text.sentence_token")
 
 
 @dataclass
@@ -196,8 +205,9 @@ class DiffusionConfig:
     )
 
     def __post_init__(self):
+        _check_fields(self, "diffusion.")
         if not 0.0 < self.noise_offset <= 1.0:
-            raise ValueError(f"diffusion.noise_offset must be in (0, 1], got {self.noise_offset}")
+            raise ConfigError(f"diffusion.noise_offset must be in (0, 1], got {self.noise_offset}")
 
 
 @dataclass
@@ -224,11 +234,13 @@ class PanConfig:
     qwen_path: str | None = None  # paper: local Qwen2.5-VL checkpoint directory (h and f)
 
     def __post_init__(self):
+        _check_fields(self)
+        _check_shapes(self)
         if self.decoder.predict_change and self.decoder.copy_gate:
-            raise ValueError("decoder.predict_change and decoder.copy_gate are two ways to copy: choose one")
+            raise ConfigError("decoder.predict_change and decoder.copy_gate are two ways to copy: choose one")
         for name in ("predict_change", "copy_gate"):
             if getattr(self.decoder, name) and self.diffusion.prediction != "x0":
-                raise ValueError(
+                raise ConfigError(
                     f'decoder.{name} needs diffusion.prediction="x0" (it predicts the clean frame)'
                 )
 
@@ -245,16 +257,109 @@ class PanConfig:
             value = d[f.name]
             sub = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
             if dataclasses.is_dataclass(sub):
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{f.name}: expected a mapping of its fields, got {value!r}")
                 known = {g.name: g for g in dataclasses.fields(sub)}
                 unknown = set(value) - set(known)
                 if unknown:
-                    raise ValueError(f"unknown {f.name} config keys {sorted(unknown)}")
+                    raise ConfigError(f"unknown {f.name} config keys {sorted(unknown)}")
                 value = type(sub)(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
             kwargs[f.name] = value
         unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise ValueError(f"unknown config keys {sorted(unknown)}")
+            raise ConfigError(f"unknown config keys {sorted(unknown)}")
         return cls(**kwargs)
+
+
+_PROBABILITIES = {"frame_dropout", "word_dropout", "first_chunk_prob", "cfg_dropout", "grid_prob"}
+_MAY_BE_ZERO = {"abs_pos_grid", "fullatt_block_indexes"}
+
+
+def _check_fields(cfg: Any, prefix: str = "") -> None:
+    """Each field against its annotation: type (JSON lists read as tuples), and range (sizes >= 1, floats finite and
+    >= 0, probabilities in [0, 1])."""
+    for name, hint in typing.get_type_hints(type(cfg)).items():
+        value, path = getattr(cfg, name), f"{prefix}{name}"
+        if dataclasses.is_dataclass(value):
+            _check_fields(value, f"{path}.")
+        elif not _matches(value, hint, name):
+            raise ConfigError(f"{path}: {value!r} is not a valid {_describe(hint, name)}")
+
+
+def _matches(value: Any, hint: Any, name: str) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        return value in args
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, a, name) for a in args)
+    if origin is tuple:
+        items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+        return (
+            isinstance(value, tuple)
+            and len(items) == len(value)
+            and all(_matches(v, a, name) for v, a in zip(value, items, strict=True))
+        )
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= (name not in _MAY_BE_ZERO)
+    if hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return ok and value >= 0 and (name not in _PROBABILITIES or value <= 1)
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any, name: str) -> str:
+    if typing.get_origin(hint) is Literal:
+        return f"value (one of {typing.get_args(hint)})"
+    if hint is int:
+        return "integer >= 0" if name in _MAY_BE_ZERO else "integer >= 1"
+    if hint is float:
+        return "probability in [0, 1]" if name in _PROBABILITIES else "finite number >= 0"
+    return f"value of type {str(hint) if typing.get_origin(hint) else hint.__name__}"
+
+
+def _check_shapes(cfg: PanConfig) -> None:
+    """Sizes that must divide each other, so a bad config fails when it is read, not at the first step."""
+    enc, bb, dec = cfg.encoder, cfg.backbone, cfg.decoder
+    factor = {"pixel": 1, "kl": 2 ** (len(cfg.vae.block_out_channels) - 1), "wan": 8}[cfg.vae.kind]
+    checks = [
+        (
+            "image_size",
+            cfg.image_size % (enc.patch_size * enc.spatial_merge_size) == 0,
+            f"a multiple of encoder.patch_size x encoder.spatial_merge_size ({enc.patch_size * enc.spatial_merge_size})",
+        ),
+        (
+            "image_size",
+            cfg.image_size % (factor * dec.patch_size[1]) == 0 and dec.patch_size[1] == dec.patch_size[2],
+            f"a multiple of the latent factor x decoder.patch_size ({factor} x {dec.patch_size[1]}, square patches)",
+        ),
+        ("encoder.hidden_size", enc.hidden_size % enc.num_heads == 0, "divisible by encoder.num_heads"),
+        (
+            "backbone.hidden_size",
+            bb.hidden_size % bb.num_attention_heads == 0,
+            "divisible by backbone.num_attention_heads",
+        ),
+        (
+            "backbone.num_key_value_heads",
+            bb.num_attention_heads % bb.num_key_value_heads == 0,
+            "a divisor of backbone.num_attention_heads",
+        ),
+        (
+            "backbone.mrope_section",
+            2 * sum(bb.mrope_section) == bb.hidden_size // bb.num_attention_heads,
+            "summing to half the head dimension (hidden_size / num_attention_heads / 2)",
+        ),
+        ("diffusion.noise_offset", 0.0 < cfg.diffusion.noise_offset <= 1.0, "in (0, 1]"),
+    ]
+    for path, ok, what in checks:
+        if not ok:
+            value = cfg
+            for part in path.split("."):
+                value = getattr(value, part)
+            raise ConfigError(f"{path}: {value!r} must be {what}")
 
 
 def _tiny() -> PanConfig:
@@ -349,7 +454,7 @@ PRESETS = {"tiny": _tiny, "small": _small, "paper": _paper}
 def preset(name: str, **overrides: Any) -> PanConfig:
     """A preset config by name, with top-level fields overridden (e.g. ``frames_per_chunk=2``)."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; presets: {sorted(PRESETS)}")
+        raise ConfigError(f"unknown preset {name!r}; presets: {sorted(PRESETS)}")
     return dataclasses.replace(PRESETS[name](), **overrides)
 
 
@@ -366,7 +471,7 @@ def apply_overrides(cfg: PanConfig, spec: str) -> PanConfig:
     items = re.split(r",(?![^\[]*\])", spec or "")  # commas inside [...] belong to a list value
     for item in filter(None, (s.strip() for s in items)):
         if "=" not in item:
-            raise ValueError(f"config override {item!r} is not key=value")
+            raise ConfigError(f"config override {item!r} is not key=value")
         key, raw = (s.strip() for s in item.split("=", 1))
         try:
             value = json.loads(raw)
@@ -377,6 +482,6 @@ def apply_overrides(cfg: PanConfig, spec: str) -> PanConfig:
         for p in path[:-1]:
             target = target[p]
         if name not in target:
-            raise ValueError(f"unknown config key {key!r}")
+            raise ConfigError(f"unknown config key {key!r}")
         target[name] = value
     return PanConfig.from_dict(d)

@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,25 @@ class RolloutState:
 
     def snapshot(self) -> RolloutState:
         return copy.deepcopy(self)
+
+
+def _inference(method):
+    """Run a model method without gradients and in eval mode (no dropout), whatever mode the model is in: a model
+    handed over in training mode simulates deterministically, and its modules' modes are restored afterwards."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        modes = [(m, m.training) for m in self.modules() if m.training]
+        for m, _ in modes:
+            m.training = False
+        try:
+            with torch.no_grad():
+                return method(self, *args, **kwargs)
+        finally:
+            for m, mode in modes:
+                m.training = mode
+
+    return run
 
 
 def _qwen_config(cfg: PanConfig) -> Qwen2_5_VLConfig:
@@ -181,9 +201,10 @@ class PanWorldModel(nn.Module):
         skip = ("text.",) if (self.cfg.text.kind == "minilm" and self.cfg.text.freeze) else ()
         return {k: v for k, v in self.state_dict().items() if not k.startswith(skip)}
 
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` atomically."""
-        return io.write_model_dir(directory, self.cfg.to_dict(), self._persistent_state())
+    def save_pretrained(self, directory: str | Path, overwrite: bool = True) -> Path:
+        """Write ``config.json`` + ``model.safetensors``, each atomically (``io.write_model_dir``: only a model's
+        own files are replaced, a non-empty directory that is not a model directory is refused)."""
+        return io.write_model_dir(directory, self.cfg.to_dict(), self._persistent_state(), overwrite)
 
     @classmethod
     def from_pretrained(
@@ -231,13 +252,13 @@ class PanWorldModel(nn.Module):
         """The weights' dtype: float32, or bfloat16 after ``model.to(torch.bfloat16)`` (inputs are cast to it)."""
         return self.backbone.queries.dtype
 
-    @torch.no_grad()
+    @_inference
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """h: uint8 (B, H, W, 3) -> visual tokens (B, N_vis, D)."""
         _check_frames(frames, self.cfg.image_size)
         return self.encoder(frames.to(self.device))
 
-    @torch.no_grad()
+    @_inference
     def start(self, frames: torch.Tensor) -> RolloutState:
         """Begin a rollout at observation frames uint8 (B, H, W, 3)."""
         _check_frames(frames, self.cfg.image_size)
@@ -253,7 +274,7 @@ class PanWorldModel(nn.Module):
         if len(actions) != state.batch_size:
             raise ValueError(f"got {len(actions)} actions for a rollout of batch size {state.batch_size}")
 
-    @torch.no_grad()
+    @_inference
     def predict(self, state: RolloutState, actions: list[str]) -> torch.Tensor:
         """f: one round of the backbone for a batch of actions; returns ŝ (B, Q, D) and queues the decode."""
         self._check_actions(state, actions)
@@ -306,7 +327,7 @@ class PanWorldModel(nn.Module):
             out = (x - out) / sigma[:, None, :, None, None].clamp(min=1e-3).to(x.dtype)
         return (out, recorded) if record else out
 
-    @torch.no_grad()
+    @_inference
     def decode(self, state: RolloutState, generator: torch.Generator | None = None) -> torch.Tensor:
         """g: render the predicted step as frames uint8 (B, T, H, W, 3), sliding the Swin-DPM window."""
         if state.pending is None:
@@ -349,7 +370,7 @@ class PanWorldModel(nn.Module):
             return s_hat, None
         return s_hat, self.decode(state, generator)
 
-    @torch.no_grad()
+    @_inference
     def reward(self, s_hat: torch.Tensor, missions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """(reward (B,), termination probability (B,)) of predicted states for the given missions."""
         text, mask = self.text(list(missions))

@@ -1,16 +1,25 @@
-"""Saving and loading model directories: ``config.json`` + ``model.safetensors`` (no pickle), written atomically.
+"""Saving and loading model directories: ``config.json`` + ``model.safetensors`` (no pickle).
 
-A directory is written into a temporary sibling and renamed into place, so a process killed mid-write leaves either
-the old directory or the new one, never a half-written one. Loading checks the format, the config and every tensor's
-name and shape, and names the offending file in the error.
+A save writes each file into a temporary sibling inside the directory, syncs it, then renames it over the old one,
+so a process killed mid-write leaves the previous model whole. Nothing but the model's own two files is ever
+replaced: a non-empty directory that is not a model directory is refused. ``config.json`` records the SHA-256 and
+dtype of the weights, so a flipped byte, a file from another save (a save killed between its two renames) or
+weights in another dtype are named at load time instead of running silently.
+
+Example:
+    >>> import tempfile, torch
+    >>> d = tempfile.mkdtemp()
+    >>> _ = write_model_dir(d, {"x": 1}, {"w": torch.zeros(2)})
+    >>> read_config(d), tuple(read_weights(d, {"w": torch.zeros(2)})["w"].shape)
+    ({'x': 1}, (2,))
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
-import tempfile
+import secrets
 from pathlib import Path
 
 import torch
@@ -20,40 +29,107 @@ from safetensors.torch import load_file, save_file
 FORMAT = "pan-gym"
 FORMAT_VERSION = 1
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+_FLOAT_DTYPES = ("float32", "bfloat16", "float16", "float64")
+_TMP = ".tmp-"  # infix of a save's temporary files: f".{name}{_TMP}{pid}-{token}"
 
 
 class CheckpointError(ValueError):
-    """A model directory that cannot be loaded: missing, corrupted, or made for another model."""
+    """A model directory that cannot be loaded or written: missing, corrupted, or made for another model."""
 
 
-def write_model_dir(directory: str | Path, config: dict, tensors: dict[str, torch.Tensor]) -> Path:
-    """Write config + weights into ``directory`` atomically (temp dir + rename; an old directory is replaced)."""
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+def is_model_dir(directory: str | Path) -> bool:
+    """True when ``directory/config.json`` is a pan-gym model config (readable or not as a model)."""
     try:
-        (tmp / CONFIG_NAME).write_text(
-            json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION, "config": config}, indent=2)
+        data = json.loads((Path(directory) / CONFIG_NAME).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == FORMAT
+
+
+def write_model_dir(
+    directory: str | Path, config: dict, tensors: dict[str, torch.Tensor], overwrite: bool = True
+) -> Path:
+    """Write config + weights into ``directory``, replacing only an existing model's two files.
+
+    Refuses (``CheckpointError``) a path that is a file, a non-empty directory that is not a model directory, and
+    an existing model when ``overwrite`` is False. Other files in a model directory (a card, eval reports) stay.
+    """
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise CheckpointError(f"{directory}: exists and is not a directory; choose another path")
+    if directory.is_dir() and any(directory.iterdir()):
+        if not is_model_dir(directory):
+            raise CheckpointError(
+                f"{directory}: not empty and not a model directory; refusing to write into it "
+                "(choose a new or empty directory)"
+            )
+        if not overwrite:
+            raise CheckpointError(
+                f"{directory}: a model directory already; pass overwrite to replace its model"
+            )
+    directory.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(directory)
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    dtypes = sorted({str(v.dtype).removeprefix("torch.") for v in tensors.values() if v.is_floating_point()})
+    if len(dtypes) > 1:
+        raise CheckpointError(
+            f"{directory}: weights in several float dtypes {dtypes}; cast them to one first"
         )
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp / WEIGHTS_NAME))
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        if directory.exists():
-            old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-            os.rename(directory, old)
-            os.rename(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    token = f"{_TMP}{os.getpid()}-{secrets.token_hex(4)}"
+    weights_tmp, config_tmp = directory / f".{WEIGHTS_NAME}{token}", directory / f".{CONFIG_NAME}{token}"
+    try:
+        save_file(tensors, str(weights_tmp))
+        header = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": config}
+        header["weights"] = {"sha256": _sha256(weights_tmp), "dtype": dtypes[0] if dtypes else None}
+        config_tmp.write_text(json.dumps(header, indent=2))
+        for f in (weights_tmp, config_tmp):
+            _fsync(f)
+        os.replace(
+            weights_tmp, directory / WEIGHTS_NAME
+        )  # a kill between the two renames: the checksum says so
+        os.replace(config_tmp, directory / CONFIG_NAME)
+        _fsync(directory)
+    finally:
+        for f in (weights_tmp, config_tmp):
+            f.unlink(missing_ok=True)
     return directory
 
 
-def read_config(directory: str | Path) -> dict:
-    """The model config dict stored in ``directory/config.json``; clear errors naming the file."""
+def _remove_stale_temps(directory: Path) -> None:
+    """Temporary files of saves whose process is gone (killed mid-write)."""
+    for f in directory.glob(f".*{_TMP}*"):
+        pid = f.name.rsplit(_TMP, 1)[-1].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            f.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _header(directory: str | Path) -> dict:
     path = Path(directory) / CONFIG_NAME
     if not Path(directory).is_dir():
         raise CheckpointError(
@@ -67,20 +143,32 @@ def read_config(directory: str | Path) -> dict:
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path}: corrupted JSON ({e})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or "config" not in data:
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("config"), dict):
         raise CheckpointError(f"{path}: not a pan-gym model config")
     if data.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
             f"{path}: format version {data.get('format_version')}, this pan-gym reads {FORMAT_VERSION}"
         )
-    return data["config"]
+    return data
+
+
+def read_config(directory: str | Path) -> dict:
+    """The model config dict stored in ``directory/config.json``; clear errors naming the file."""
+    return _header(directory)["config"]
 
 
 def read_weights(directory: str | Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Tensors of ``directory/model.safetensors``, checked against ``expected`` names and shapes."""
+    """Tensors of ``directory/model.safetensors``, checked against the checksum and dtype in ``config.json`` and
+    against ``expected`` names, shapes and dtypes (floats in the saved dtype, float32 when none is recorded)."""
     path = Path(directory) / WEIGHTS_NAME
+    recorded = _header(directory).get("weights") or {}
     if not path.exists():
         raise CheckpointError(f"{path}: missing")
+    if "sha256" in recorded and _sha256(path) != recorded["sha256"]:
+        raise CheckpointError(
+            f"{path}: does not match the checksum in {CONFIG_NAME}: the file is corrupted, or comes from another "
+            "save (one interrupted between its two files); save the model again"
+        )
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:
@@ -100,6 +188,20 @@ def read_weights(directory: str | Path, expected: dict[str, torch.Tensor]) -> di
     ]
     if bad:
         raise CheckpointError(f"{path}: tensor shapes do not match the model: {bad[:5]}")
+    name = recorded.get("dtype") or "float32"
+    float_dtype = getattr(torch, name, None) if name in _FLOAT_DTYPES else None
+    if float_dtype is None:
+        raise CheckpointError(f"{Path(directory) / CONFIG_NAME}: unknown weights dtype {name!r}")
+    bad = [
+        f"{k}: {str(tensors[k].dtype).removeprefix('torch.')}"
+        for k, v in expected.items()
+        if tensors[k].dtype != (float_dtype if v.is_floating_point() else v.dtype)
+    ]
+    if bad:
+        raise CheckpointError(
+            f"{path}: tensor dtypes do not match (floats {str(float_dtype).removeprefix('torch.')}, "
+            f"integers as the model's): {bad[:5]}"
+        )
     nonfinite = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if nonfinite:
         raise CheckpointError(f"{path}: non-finite values in {nonfinite[:5]}")

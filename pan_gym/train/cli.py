@@ -41,6 +41,7 @@ def _field_docs(cls) -> dict[str, str]:
 
 def train_command(**kwargs) -> None:
     """Train a PanWorldModel on a collected dataset (stages: vae, decoder, joint, reward)."""
+    from pan_gym.train.resume import ResumeError
     from pan_gym.train.trainer import NonFiniteError, train
 
     try:
@@ -49,7 +50,7 @@ def train_command(**kwargs) -> None:
         raise typer.BadParameter(str(e)) from None
     try:
         train(args)
-    except NonFiniteError as e:
+    except (NonFiniteError, ResumeError) as e:
         print(f"[pan-gym train] error: {e}", file=sys.stderr, flush=True)
         raise typer.Exit(2) from None
 
@@ -79,6 +80,9 @@ def export_command(
     ema: Annotated[
         bool, typer.Option(help="The EMA weights (when the run kept them), else the raw ones.")
     ] = True,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the model in OUT when OUT is a model directory already.")
+    ] = False,
 ) -> None:
     """Write a checkpoint's weights as a model directory, e.g. to evaluate a step of a run that is still going.
 
@@ -89,7 +93,7 @@ def export_command(
     from pan_gym.train.ema import export_model
 
     try:
-        typer.echo(f"wrote {export_model(checkpoint, out, ema)}")
+        typer.echo(f"wrote {export_model(checkpoint, out, ema, overwrite)}")
     except (CheckpointError, ValueError, FileNotFoundError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None

@@ -56,9 +56,10 @@ class EMA:
             self.shadow[k].copy_(state[k])
 
 
-def export_model(checkpoint: str | Path, out: str | Path, ema: bool = True) -> Path:
+def export_model(checkpoint: str | Path, out: str | Path, ema: bool = True, overwrite: bool = False) -> Path:
     """Write a training checkpoint's weights as a model directory (``PanWorldModel.from_pretrained``): its EMA
     weights (``ema``, when the run kept them) or the raw ones. Picks a good step of a run that is still going.
+    ``out`` must be new, empty, or (with ``overwrite``) a model directory whose model is replaced.
 
     Example:
         >>> export_model("runs/x/checkpoints/step_001500", "runs/x/step1500-ema")  # doctest: +SKIP
@@ -80,5 +81,5 @@ def export_model(checkpoint: str | Path, out: str | Path, ema: bool = True) -> P
             raise ValueError(f"{checkpoint}: EMA tensors the model does not have: {sorted(unknown)[:5]}")
         weights.update(state["ema"])
         model.load_state_dict(weights)
-    model.save_pretrained(out)
+    model.save_pretrained(out, overwrite)
     return Path(out)
