@@ -14,6 +14,8 @@ _EXPORTS = {
     "LastFrame": "pan_gym.env.wrappers",
     "SB3VecEnv": "pan_gym.env.wrappers",
     "TorchRLEnv": "pan_gym.env.torchrl",
+    "get_state": "pan_gym.env.snapshot",
+    "set_state": "pan_gym.env.snapshot",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -152,9 +152,16 @@ class PanWorldModelVectorEnv(VectorEnv):
 
     # ---- step ---------------------------------------------------------------------------------------------------
     def _check_actions(self, actions) -> list[str]:
-        if isinstance(actions, str) or len(actions) != self.num_envs:
-            raise ValueError(f"actions must be a sequence of {self.num_envs} str, got {actions!r:.80}")
-        return [S.check_action(a) for a in actions]
+        """A list, tuple or 1-D array of ``num_envs`` str, in sub-env order (sets and dicts have no such order)."""
+        ordered = isinstance(actions, (list, tuple)) or (
+            isinstance(actions, np.ndarray) and actions.ndim == 1
+        )
+        if not ordered or len(actions) != self.num_envs:
+            raise ValueError(
+                f"actions must be a list or tuple of {self.num_envs} str, one per sub-env in order; "
+                f"got {type(actions).__name__} {actions!r:.80}"
+            )
+        return [S.check_action(a if not isinstance(a, np.str_) else str(a)) for a in actions]
 
     def _decode(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """One decoder call per window layout across cohorts; returns frames (N, T, H, W, 3), h(ô) (N, N_vis, D)."""
@@ -165,9 +172,7 @@ class PanWorldModelVectorEnv(VectorEnv):
         frames, vis = None, None
         for members in groups.values():
             merged = cat_rows([p for _, p in members])
-            out = self.model.decode(merged, self.generator)  # (b, T, H, W, 3)
-            if not torch.isfinite(merged.swin.last_frame).all():
-                raise RuntimeError("the decoder produced non-finite values (NaN/inf) in the imagined frames")
+            out = self.model.decode(merged, self.generator)  # (b, T, H, W, 3); raises on non-finite frames
             if frames is None:
                 frames = out.new_zeros((n, *out.shape[1:]))
                 vis = merged.vis.new_zeros((n, *merged.vis.shape[1:]))

@@ -27,9 +27,10 @@ import numpy as np
 import torch
 
 from pan_gym.env import spaces as S
-from pan_gym.env.batching import Rollback
+from pan_gym.env.batching import Rollback, tensors
 from pan_gym.env.models import resolve_model, with_precision
 from pan_gym.env.rewards import Rewarder, RewardFn
+from pan_gym.model.glp import RolloutState
 
 Obs = dict[str, np.ndarray]
 _STATE_KEYS = {"rollout", "generator", "np_random", "steps", "mission", "goal", "last_frame", "world_info"}
@@ -96,6 +97,7 @@ class PanWorldModelEnv(gym.Env[Obs, str]):
         self.observation_space = S.observation_space(self.chunk, self.size, q, d)
         self.generator = torch.Generator(device="cpu")
         self._rollout = None  # RolloutState of batch 1; None before the first reset
+        self._rollout_shapes: dict | None = None  # this model's rollout shapes, to check snapshots against
         self._steps, self._mission, self._goal, self._last_frame, self._world_info = 0, "", None, None, {}
 
     # ---- episode ------------------------------------------------------------------------------------------------
@@ -134,14 +136,10 @@ class PanWorldModelEnv(gym.Env[Obs, str]):
         text = S.check_action(action)
         undo = Rollback(self._rollout, self.generator)
         try:
-            with self._precision():
+            with self._precision():  # the model raises on non-finite frames; the rollback undoes the step
                 s_hat, frames = self.model.step(
                     self._rollout, [text], generator=self.generator, decode=not self.latent_only
                 )
-                if frames is not None and not torch.isfinite(self._rollout.swin.last_frame).all():
-                    raise RuntimeError(
-                        "the decoder produced non-finite values (NaN/inf) in the imagined frames"
-                    )
                 vis = None if self.latent_only else self._rollout.vis
                 r, done = self.rewarder.batch(s_hat, vis, [self._mission], [self._goal])
         except Exception:
@@ -187,12 +185,86 @@ class PanWorldModelEnv(gym.Env[Obs, str]):
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Restore a ``get_state`` snapshot (it stays reusable: restoring twice gives the same rollout twice)."""
+        """Restore a ``get_state`` snapshot (it stays reusable: restoring twice gives the same rollout twice).
+
+        The snapshot is checked whole before anything changes: one from another model, or with a bad field, raises
+        ``ValueError`` naming the field and leaves the env as it was. Gymnasium's wrappers (``TimeLimit``) keep
+        their own counters: ``pan_gym.env.snapshot`` saves and restores those too."""
         if not isinstance(state, dict) or set(state) != _STATE_KEYS:
             raise ValueError(f"set_state expects a dict from get_state() with keys {sorted(_STATE_KEYS)}")
-        self._rollout = state["rollout"].snapshot()
-        self.generator.set_state(state["generator"])
-        self.np_random.bit_generator.state = copy.deepcopy(state["np_random"])
-        self._steps, self._mission, self._goal = state["steps"], state["mission"], state["goal"]
-        self._last_frame = None if state["last_frame"] is None else state["last_frame"].copy()
+        if self._rollout_shapes is None:
+            self._rollout_shapes = rollout_shapes(self.model)
+        check_rollout(state["rollout"], self._rollout_shapes)
+        generator = torch.Generator(device="cpu")
+        rng = copy.deepcopy(self.np_random)
+        try:
+            generator.set_state(state["generator"])
+        except (TypeError, RuntimeError) as e:
+            raise ValueError(f"set_state: 'generator' is not a torch.Generator state ({e})") from None
+        try:
+            rng.bit_generator.state = copy.deepcopy(state["np_random"])
+        except (TypeError, ValueError, KeyError) as e:
+            raise ValueError(
+                f"set_state: 'np_random' is not a state of this env's {type(rng.bit_generator).__name__} ({e})"
+            ) from None
+        steps, mission, last = state["steps"], state["mission"], state["last_frame"]
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+            raise ValueError(f"set_state: 'steps' must be an int >= 0, got {steps!r}")
+        if not isinstance(mission, str):
+            raise ValueError(f"set_state: 'mission' must be a str, got {type(mission).__name__}")
+        if last is not None:
+            last = S.to_frame(last, self.size, "set_state: 'last_frame'")
+        goal = state["goal"]
+        if goal is not None and (
+            not isinstance(goal, torch.Tensor) or goal.shape[-1] != self.model.backbone.queries.shape[-1]
+        ):
+            raise ValueError("set_state: 'goal' must be None or a goal latent of this model")
+        if not isinstance(state["world_info"], dict):
+            raise ValueError("set_state: 'world_info' must be a dict")
+        rollout = state["rollout"].snapshot()
+        self._rollout, self.generator, self._np_random = rollout, generator, rng
+        self._steps, self._mission, self._goal = steps, mission, goal
+        self._last_frame = None if last is None else last.copy()
         self._world_info = copy.deepcopy(state["world_info"])
+
+
+def rollout_shapes(model) -> dict[str, tuple]:
+    """The shapes a batch-1 rollout of ``model`` has (``check_rollout`` compares snapshots with them)."""
+    size = model.cfg.image_size
+    ref = model.start(torch.zeros(1, size, size, 3, dtype=torch.uint8))
+    q, d = model.backbone.queries.shape
+    return {
+        "swin.last_frame": tuple(ref.swin.last_frame.shape),
+        "vis": tuple(ref.vis.shape),
+        "s_hat": (1, q, d),
+        "width": model.cfg.backbone.hidden_size,
+        "chunk": model.cfg.frames_per_chunk,
+    }
+
+
+def check_rollout(rollout, shapes: dict[str, tuple]) -> None:
+    """``ValueError`` unless ``rollout`` is a batch-1 ``RolloutState`` with ``shapes`` and finite values."""
+    if not isinstance(rollout, RolloutState):
+        raise ValueError(f"set_state: 'rollout' must be a RolloutState, got {type(rollout).__name__}")
+    if not isinstance(getattr(rollout.swin, "last_frame", None), torch.Tensor):
+        raise ValueError("set_state: 'rollout' has no decoder window (swin.last_frame)")
+    if rollout.batch_size != 1:
+        raise ValueError(f"set_state: 'rollout' holds {rollout.batch_size} rows; this env runs one")
+    held = {"swin.last_frame": rollout.swin.last_frame, "vis": rollout.vis, "s_hat": rollout.s_hat}
+    for name, t in held.items():
+        if t is not None and (not isinstance(t, torch.Tensor) or tuple(t.shape) != shapes[name]):
+            got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+            raise ValueError(
+                f"set_state: rollout {name} is {got}, this model's is {shapes[name]}: a snapshot of another model"
+            )
+    if any(t.shape[2] != shapes["chunk"] for t in rollout.swin.prev_traj):
+        raise ValueError(
+            f"set_state: the rollout's chunks are not {shapes['chunk']} frames: a snapshot of another model"
+        )
+    width = shapes["width"]
+    if any(r.shape[-1] != width for r in rollout.backbone.rounds):
+        raise ValueError(
+            f"set_state: rollout backbone rounds are not {width} wide: a snapshot of another model"
+        )
+    if not all(torch.isfinite(t).all() for t in tensors(rollout) if t.is_floating_point()):
+        raise ValueError("set_state: the rollout holds non-finite values (NaN/inf)")

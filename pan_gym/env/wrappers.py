@@ -35,11 +35,12 @@ def _check_menu(menu: Sequence[str]) -> list[str]:
     return list(menu)
 
 
-class DiscreteLanguageActions(gym.ActionWrapper):
+class DiscreteLanguageActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """A fixed menu of phrasings → ``Discrete(len(menu))``; action ``i`` sends ``menu[i]`` to the env."""
 
     def __init__(self, env: gym.Env, menu: Sequence[str]):
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, menu=list(menu))
+        gym.ActionWrapper.__init__(self, env)
         self.menu = _check_menu(menu)
         self.action_space = spaces.Discrete(len(self.menu))
 
@@ -49,11 +50,12 @@ class DiscreteLanguageActions(gym.ActionWrapper):
         return self.menu[int(action)]
 
 
-class LastFrame(gym.ObservationWrapper):
+class LastFrame(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """obs → the last imagined frame uint8 (H, W, 3), e.g. for CNN policies (not for latent-only envs)."""
 
     def __init__(self, env: gym.Env):
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.ObservationWrapper.__init__(self, env)
         box = env.observation_space["frames"]
         if box.shape[0] == 0:
             raise ValueError("LastFrame needs decoded frames: the env is latent_only (frames of length 0)")
@@ -123,14 +125,27 @@ class SB3VecEnv(VecEnv):
         frames = self.vec_env.render()
         return list(frames) if frames is not None else [None] * self.num_envs
 
+    # The sub-envs are rows of one batched env, not objects: attributes and methods are the batched env's. A
+    # call for a subset of the rows cannot be honoured, so it is refused rather than applied to every row.
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:
         return [getattr(self.vec_env, attr_name) for _ in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        self._all_rows(indices, "set_attr")
         setattr(self.vec_env, attr_name, value)
 
     def env_method(self, method_name: str, *args, indices=None, **kwargs) -> list[Any]:
-        return [getattr(self.vec_env, method_name)(*args, **kwargs) for _ in self._get_indices(indices)]
+        """The batched env's method, called once; its result is given for each sub-env of ``indices``."""
+        self._all_rows(indices, "env_method")
+        result = getattr(self.vec_env, method_name)(*args, **kwargs)
+        return [result for _ in self._get_indices(indices)]
+
+    def _all_rows(self, indices, what: str) -> None:
+        if sorted(self._get_indices(indices)) != list(range(self.num_envs)):
+            raise ValueError(
+                f"{what} acts on the batched env as a whole, so it needs all {self.num_envs} sub-envs "
+                f"(indices=None), got {indices!r}"
+            )
 
     def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
         return [False for _ in self._get_indices(indices)]

@@ -86,7 +86,7 @@ def test_step_before_reset(world):
     with pytest.raises(RuntimeError, match="before reset"):
         venv.step(["a", "b"])
     venv.reset(seed=0)
-    with pytest.raises(ValueError, match="sequence of 2 str"):
+    with pytest.raises(ValueError, match="list or tuple of 2 str"):
         venv.step(["turn left"])
     with pytest.raises(ValueError, match="letter or digit"):
         venv.step(["turn left", ""])

@@ -196,3 +196,65 @@ def test_memory_flat(world, latent_only, steps):
             rss_at[i] = rss()
     assert max(sizes[50:]) == max(sizes[:50])  # the history cap bounds what a rollout holds
     assert rss_at[steps - 1] - rss_at[steps // 5] < 32 * 2**20
+
+
+def test_a_model_in_training_mode_steps_deterministically_and_keeps_its_mode(world):
+    from pan_gym.model.glp import PanWorldModel
+
+    torch.manual_seed(0)
+    model = PanWorldModel.from_preset("tiny")  # built in training mode: dropout on
+    assert model.training and model.cfg.backbone.frame_dropout > 0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*infinity.*")
+        warnings.filterwarnings("ignore", message=".*different from the unwrapped.*")
+        check_env(gym.make("pan_gym/BabyAI-v0", model=model, world=world))
+    assert model.training and all(m.training for m in model.modules())  # the caller's module as handed over
+    env = PanWorldModelEnv(model=model, world=world)
+    assert same(rollout(env, 3, ACTIONS), rollout(env, 3, ACTIONS))
+
+
+def test_undo_on_a_made_env_keeps_the_time_limit(world):
+    from pan_gym.env import get_state, set_state
+
+    env = gym.make("pan_gym/BabyAI-v0", model="tiny", world=world, max_episode_steps=3)
+    env.reset(seed=0)
+    env.step("turn left")
+    snap = get_state(env)
+    env.step("turn left")
+    assert env.step("turn left")[3]  # truncated at the limit
+    set_state(env, snap)
+    assert [env.step("turn left")[3] for _ in range(2)] == [False, True]
+    with pytest.raises(ValueError, match="wrappers"):
+        set_state(env.unwrapped, snap)  # taken on another wrapper chain
+
+
+def test_set_state_checks_the_whole_snapshot_before_changing_anything(world):
+    from pan_gym.config import apply_overrides, preset
+    from pan_gym.model.glp import PanWorldModel
+
+    env = PanWorldModelEnv(model="tiny", world=world)
+    env.reset(seed=1)
+    env.step("turn left")
+    before = env.get_state()
+    expected = env.step("go forward")[0]
+    env.set_state(before)
+
+    foreign = []
+    for overrides in ("frames_per_chunk=1", "backbone.num_queries=2"):
+        other = PanWorldModelEnv(model=PanWorldModel.from_config(apply_overrides(preset("tiny"), overrides)))
+        other.reset(seed=1, options={"observation": np.zeros((64, 64, 3), np.uint8)})
+        other.step("turn left")
+        foreign.append(other.get_state()["rollout"])
+    bad_fields = [
+        ({**before, "steps": -1}, "steps"),
+        ({**before, "mission": 3}, "mission"),
+        ({**before, "generator": torch.zeros(3)}, "generator"),
+        ({**before, "last_frame": np.zeros((64, 64), np.uint8)}, "last_frame"),
+        ({**before, "rollout": "x"}, "rollout"),
+        ({**before, "rollout": foreign[0]}, "another model"),
+        ({**before, "rollout": foreign[1]}, "another model"),
+    ]
+    for snap, match in bad_fields:
+        with pytest.raises(ValueError, match=match):
+            env.set_state(snap)
+    assert same([env.step("go forward")[0]], [expected])  # the env is as it was before the refused snapshots

@@ -199,3 +199,15 @@ def test_bf16_precisions_step_close_to_fp32(world):
         )  # ... to about the same result
     with pytest.raises(ValueError, match="precision must be one of"):
         PanWorldModelVectorEnv(2, model="tiny", world=world, precision="fp16")
+
+
+@pytest.mark.parametrize(
+    "actions",
+    [None, {"turn left", "turn right"}, {"turn left": 0, "turn right": 1}, "turn left", ["turn left"]],
+)
+def test_vector_actions_must_be_an_ordered_sequence_of_str(actions):
+    envs = PanWorldModelVectorEnv(2, model="tiny", world=None)
+    envs.reset(seed=0, options={"observation": np.zeros((64, 64, 3), np.uint8)})
+    with pytest.raises(ValueError, match="list or tuple of 2 str"):
+        envs.step(actions)
+    envs.step(("turn left", "turn right"))

@@ -56,3 +56,40 @@ def test_sb3_vec_env(world):
     assert state_venv.reset().shape == (3, 4, 32)
     model = PPO("CnnPolicy", venv, n_steps=32, batch_size=48, n_epochs=1, seed=0, device="cpu")
     model.learn(total_timesteps=96)
+
+
+def _checked(env):
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*infinity.*")
+        warnings.filterwarnings("ignore", message=".*different from the unwrapped.*")
+        check_env(env)
+    if isinstance(env.action_space, spaces.Discrete):  # SB3 has no Text action spaces: the menu makes them
+        sb3_check_env(env, warn=False)
+
+
+@pytest.mark.parametrize("stack", ["discrete", "last_frame", "both"])
+def test_every_wrapper_passes_gymnasium_and_sb3_checkers_on_a_made_env(world, stack):
+    import gymnasium as gym
+
+    import pan_gym  # noqa: F401  (registers the ids)
+
+    env = gym.make("pan_gym/BabyAI-v0", model="tiny", world=world)
+    if stack in ("discrete", "both"):
+        env = DiscreteLanguageActions(env, MENU)
+    if stack in ("last_frame", "both"):
+        env = LastFrame(env)
+    _checked(env)
+    assert env.spec.additional_wrappers[-1].kwargs is not None  # Gymnasium can recreate the stack
+
+
+def test_sb3_vec_env_env_method_refuses_a_subset_of_rows(world):
+    venv = SB3VecEnv(PanWorldModelVectorEnv(3, model="tiny", world=world), MENU)
+    assert venv.env_method("render") == [None, None, None]  # the batched env's method, once, for each row
+    with pytest.raises(ValueError, match="all 3 sub-envs"):
+        venv.env_method("render", indices=[1])
+    with pytest.raises(ValueError, match="all 3 sub-envs"):
+        venv.set_attr("render_mode", None, indices=[0, 2])
