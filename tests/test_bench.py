@@ -77,10 +77,8 @@ def test_figures_are_positive(suite):
     assert all(out["cem"][p]["decision_s"] > 0 for p in ("fp32", "bf16", "bf16-weights"))
     assert all(v > 0 for k, v in out["threads"][0].items() if k.startswith("threads_"))
     w = out["bf16_weights"]
-    assert w["rows"][0]["bf16_weights"] > 0 and w["state_rel_diff"] >= 0
-    assert (
-        w["decoded_rows"][0]["bf16_weights"] > 0 and w["frame_abs_diff"] >= 0
-    )  # the decoded path runs in bf16
+    assert w["rows"][0]["bf16_weights"] > 0 and 0 < w["state_rel_diff"] < 0.2  # bf16 rounds, and only rounds
+    assert w["decoded_rows"][0]["bf16_weights"] > 0 and 0 <= w["frame_abs_diff"] < 32  # the frames stay close
 
 
 def test_cli_bench(tmp_path):

@@ -1,16 +1,12 @@
-"""The TorchRL adapter (skipped when the optional torchrl extra is not installed)."""
+"""The TorchRL adapter, under TorchRL's own spec checker (the dev setup installs the torchrl extra)."""
 
 from __future__ import annotations
 
-import pytest
 import torch
+from torchrl.envs.utils import check_env_specs
 
-torchrl = pytest.importorskip("torchrl")
-
-from torchrl.envs.utils import check_env_specs  # noqa: E402
-
-from pan_gym.env.torchrl import TorchRLEnv  # noqa: E402
-from pan_gym.env.vector import PanWorldModelVectorEnv  # noqa: E402
+from pan_gym.env.torchrl import TorchRLEnv
+from pan_gym.env.vector import PanWorldModelVectorEnv
 
 MENU = ["turn left", "turn right", "go forward"]
 

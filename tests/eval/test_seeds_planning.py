@@ -33,4 +33,4 @@ def test_random_planner():
         RandomPlanner, make_world("babyai"), eval_seeds(3, 20_000), max_steps=5, progress=False
     )
     assert r["n"] == 3 and 0 <= r["success_rate"] <= 1 and 1 <= r["mean_steps"] <= 5
-    assert r["seconds_per_decision"] >= 0
+    assert r["seconds_per_decision"] > 0  # timed around every decision
