@@ -57,7 +57,9 @@ def write_model_dir(
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise CheckpointError(f"{directory}: exists and is not a directory; choose another path")
-    if directory.is_dir() and any(directory.iterdir()):
+    if directory.is_dir():
+        _remove_stale_temps(directory)  # a save killed before its first rename leaves only these
+    if directory.is_dir() and any(_TMP not in p.name for p in directory.iterdir()):
         if not is_model_dir(directory):
             raise CheckpointError(
                 f"{directory}: not empty and not a model directory; refusing to write into it "
@@ -68,7 +70,6 @@ def write_model_dir(
                 f"{directory}: a model directory already; pass overwrite to replace its model"
             )
     directory.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(directory)
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     dtypes = sorted({str(v.dtype).removeprefix("torch.") for v in tensors.values() if v.is_floating_point()})
     if len(dtypes) > 1:

@@ -34,7 +34,9 @@ class TrainArgs:
     out: str = "runs/train"
     """run directory: checkpoints/, final/, tb/, samples/, args.json"""
     resume: bool = False
-    """continue from the newest complete checkpoint in ``out/checkpoints`` (fresh start if there is none)"""
+    """continue from the newest complete checkpoint in ``out/checkpoints`` that loads (fresh start if there is
+    none); the other arguments must be the run's (``out/args.json``) except those listed in
+    ``pan_gym/train/resume.py`` ``MAY_DIFFER`` (steps, threads, device, logging, checkpointing...)"""
     init: str | None = None
     """start from this model directory (e.g. a previous stage's ``final/``) instead of a fresh preset"""
     batch_size: int = 4

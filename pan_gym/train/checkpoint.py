@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import shutil
 from pathlib import Path
@@ -159,6 +160,13 @@ def read_checkpoint(path: str | Path, rank: int = 0) -> tuple[dict, dict | None]
     path = Path(path)
     if not (path / MARKER).is_file():
         raise io.CheckpointError(f"{path}: incomplete checkpoint (no {MARKER} marker)")
-    train_state = torch.load(path / "train_state.pt", weights_only=True)
     rng = path / f"rng_rank{rank}.pt"
-    return train_state, (torch.load(rng, weights_only=True) if rng.exists() else None)
+    return _load(path / "train_state.pt"), (_load(rng) if rng.exists() else None)
+
+
+def _load(file: Path):
+    """``torch.load(weights_only=True)``; a missing, truncated or corrupted file is a ``CheckpointError`` naming it."""
+    try:
+        return torch.load(file, weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        raise io.CheckpointError(f"{file}: cannot be read ({type(e).__name__}: {e})") from None

@@ -45,6 +45,7 @@ from pan_gym.train.distributed import (
 )
 from pan_gym.train.ema import EMA
 from pan_gym.train.monitor import RunLogger, write_sample_video
+from pan_gym.train.resume import resume_run
 from pan_gym.train.stages import StageLoss, select_trainable, set_train_mode, state_free
 from pan_gym.worlds import make_world
 
@@ -65,11 +66,9 @@ def cosine_with_warmup(args: TrainArgs):
     return factor
 
 
-def build_model(args: TrainArgs, item: dict, resume_from: Path | None) -> PanWorldModel:
-    """From the checkpoint being resumed, else ``init``, else a fresh preset sized to the data's frames (its frames
-    per chunk default to the data's); ``config`` overrides apply to the latter two."""
-    if resume_from is not None:
-        return PanWorldModel.from_pretrained(resume_from / "model")
+def build_model(args: TrainArgs, item: dict) -> PanWorldModel:
+    """From ``init``, else a fresh preset sized to the data's frames (its frames per chunk default to the data's),
+    with the ``config`` overrides (a resumed run's model comes from its checkpoint: ``resume.resume_run``)."""
     t, h = item["frames"].shape[1], item["frames"].shape[2]  # (N, T, H, W, 3)
     if args.init is not None:
         try:  # overrides, e.g. the loss weights of a second stage, must keep the weights' shapes
@@ -113,13 +112,11 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
     if dataset is None:
         cfg = preset(args.preset)
         dataset = open_dataset(args.data, args.window, cfg.frames_per_chunk, cfg.image_size, args.seed)
-    resume_from = ckpt.latest_checkpoint(ckpt_root) if args.resume else None
+    resumed = resume_run(out, args, info) if args.resume else None  # ResumeError: other args, nothing loads
     if args.resume:
-        _say(
-            info, f"resuming from {resume_from}" if resume_from else "no complete checkpoint: starting fresh"
-        )
+        _say(info, f"resuming from {resumed.path}" if resumed else "no complete checkpoint: starting fresh")
     first = dataset[0]
-    model = build_model(args, first, resume_from).to(info.device)
+    model = (resumed.model if resumed else build_model(args, first)).to(info.device)
     if first["frames"].shape[1] != model.cfg.frames_per_chunk:
         dataset = ResampledChunks(dataset, model.cfg.frames_per_chunk)
     if args.rephrase:
@@ -148,8 +145,8 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
     step = 0
 
     # ---- resume -----------------------------------------------------------------------------------------------
-    if resume_from is not None:
-        state, rng = ckpt.read_checkpoint(resume_from, info.rank)
+    if resumed is not None:
+        state, rng = resumed.state, resumed.rng
         ckpt.load_optimizer_state(core, opt, state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         batches.load_state_dict(state["data"])

@@ -41,7 +41,12 @@ def test_save_over_a_model_keeps_its_other_files_and_overwrite_false_refuses(tmp
         other.save_pretrained(d, overwrite=False)
     other.save_pretrained(d)
     assert (d / "MODEL_CARD.md").read_text() == "card" and (d / "eval").is_dir()
-    assert sorted(p.name for p in d.iterdir()) == ["MODEL_CARD.md", "config.json", "eval", "model.safetensors"]
+    assert sorted(p.name for p in d.iterdir()) == [
+        "MODEL_CARD.md",
+        "config.json",
+        "eval",
+        "model.safetensors",
+    ]
     loaded = PanWorldModel.from_pretrained(d)
     key = "backbone.queries"
     assert torch.equal(loaded.state_dict()[key], other.state_dict()[key])
@@ -125,3 +130,13 @@ def test_a_bad_config_value_is_named_at_load(tmp_path, tiny_model):
         (d / "config.json").write_text(json.dumps(bad))
         with pytest.raises(CheckpointError, match=f"config.json.*{path}"):
             PanWorldModel.from_pretrained(d)
+
+
+def test_a_first_save_killed_before_its_renames_does_not_block_the_next(tmp_path, tiny_model):
+    d = tmp_path / "final"
+    d.mkdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (d / f".model.safetensors.tmp-{dead.pid}-0000").write_bytes(b"half")  # all the killed save left
+    tiny_model.save_pretrained(d)
+    assert sorted(p.name for p in d.iterdir()) == ["config.json", "model.safetensors"]
