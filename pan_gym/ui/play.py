@@ -182,7 +182,11 @@ class Player:
                 self.say(f"undone: back at step {self.s.steps}")
                 self.current()
             else:
-                self.say("nothing to undo")
+                self.say(
+                    f"nothing more to undo (the last {self.s.max_undo} actions can be taken back)"
+                    if self.s.steps
+                    else "nothing to undo"
+                )
         elif name == "save":
             if not arg:
                 self.say("usage: :save FILE.mp4 | FILE.gif")
@@ -196,9 +200,12 @@ class Player:
             try:
                 seed = int(arg) if arg else (self.s.seed or 0)
             except ValueError:
-                self.say(f"usage: :reset [SEED] (an integer), got {arg!r}")
+                seed = None
+            try:
+                self.s.reset(seed)
+            except ValueError:
+                self.say(f"usage: :reset [SEED] (an integer in [0, 2**32)), got {arg!r}")
                 return True
-            self.s.reset(seed)
             self.current()
         else:
             self.say(f"unknown command :{name}\n{COMMANDS}")

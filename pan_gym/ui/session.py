@@ -3,7 +3,9 @@
 Used by ``pan-gym demo``, ``pan-gym play`` and ``pan-gym web``. The model side is a ``PanWorldModelEnv`` started
 from the true world's start frame (open loop: the model never sees a true frame after the start). The true world
 executes the same actions for comparison while it understands them; an action it cannot parse (free text the model
-accepts) leaves it behind, and the session says so. ``undo`` restores both sides with ``get_state``/``set_state``.
+accepts) leaves it behind, and the session says so. ``undo`` restores both sides with ``get_state``/``set_state``;
+the last ``max_undo`` actions can be taken back (each snapshot holds the model's rollout, a few MB with a shipped
+model), so a long session's memory stays bounded.
 
 Example:
     >>> from pan_gym.env.models import resolve_model
@@ -18,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,9 +60,12 @@ class Session:
         world: a World or a world name; supplies start states and the true frames.
         tile: how cells are read for the cell figures (a size in px or a ``TileBook``; None: PSNR only). Default:
             as the evaluation reads the world (``eval.fidelity.world_tile``).
+        max_undo: how many of the last actions ``undo`` can take back (older snapshots are dropped).
     """
 
-    def __init__(self, model: Any, world: Any = "babyai", tile: Any = -1):
+    def __init__(self, model: Any, world: Any = "babyai", tile: Any = -1, max_undo: int = 32):
+        if not isinstance(max_undo, int) or max_undo < 0:
+            raise ValueError(f"max_undo must be an integer >= 0, got {max_undo!r}")
         from pan_gym.env.world_model_env import PanWorldModelEnv, make_world_arg
         from pan_gym.eval.fidelity import world_tile
 
@@ -73,14 +79,18 @@ class Session:
         self.start_frame: np.ndarray | None = None
         self.history: list[StepResult] = []
         self.in_sync = True
-        self._undo: list[_Undo] = []
+        self.max_undo = max_undo
+        self._undo: deque[_Undo] = deque(maxlen=max_undo)
 
     @property
     def steps(self) -> int:
         return len(self.history)
 
     def reset(self, seed: int = 0) -> np.ndarray:
-        """Start at the true world's start state for ``seed``; returns the start frame (H, W, 3)."""
+        """Start at the true world's start state for ``seed`` (an integer in [0, 2**32)); returns the start frame
+        (H, W, 3). A bad seed is a ``ValueError`` and leaves the session as it was."""
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+            raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
         frame, info = self.world.reset(seed=seed)
         frame = np.asarray(frame, np.uint8)
         if frame.shape != (self.size, self.size, 3):
@@ -89,7 +99,8 @@ class Session:
             frame = cv2.resize(frame, (self.size, self.size), interpolation=cv2.INTER_AREA)
         self.mission, self.seed, self.start_frame = str(info.get("mission", "")), seed, frame
         self.env.reset(seed=seed, options={"observation": frame, "mission": self.mission})
-        self.history, self._undo, self.in_sync = [], [], True
+        self.history, self.in_sync = [], True
+        self._undo.clear()
         return frame
 
     def actions(self, kind: str = "all") -> list[str]:
@@ -138,7 +149,7 @@ class Session:
         return result
 
     def undo(self) -> bool:
-        """Take back the last action (both sides); False when there is nothing to undo."""
+        """Take back the last action (both sides); False when there is nothing (left within ``max_undo``) to undo."""
         if not self._undo:
             return False
         snap = self._undo.pop()

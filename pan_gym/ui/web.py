@@ -1,8 +1,12 @@
 """``pan-gym web``: a small local web page to pick a start state, type actions and watch the imagined video.
 
 Standard library only (``http.server``); it binds to 127.0.0.1 and answers only requests addressed to it by a
-local host name (a guard against DNS rebinding). One model serves every browser tab; each tab has its own
-``Session`` (imagined rollout + the true world following it), and the model runs one request at a time.
+local host name (a guard against DNS rebinding). A POST must be ``application/json`` and, when the browser names
+its origin, come from this server's own page, so another web page cannot create or evict sessions. One model serves
+every browser tab; each tab has its own ``Session`` (imagined rollout + the true world following it), and the model
+runs one request at a time. Memory is bounded: at most ``MAX_SESSIONS`` sessions (the least recently used is
+dropped), ``MAX_STEPS`` actions per session, the last ``MAX_UNDO`` of them undoable; a client that stalls for
+``TIMEOUT_S`` is disconnected.
 
 JSON API (what the page in ``pan_gym/assets/web/index.html`` uses; frames are 64×64 PNG data URLs):
     GET  /api/info                          model description, random_weights, world, fps
@@ -40,6 +44,10 @@ HOST = "127.0.0.1"
 PAGE = Path(__file__).resolve().parents[1] / "assets" / "web" / "index.html"
 MAX_BODY = 16_384  # bytes of a JSON request
 MAX_SESSIONS = 16  # the least recently used session is dropped beyond this
+MAX_STEPS = 200  # actions per session (start a new one from the page to go on)
+MAX_UNDO = 32  # actions a session can take back
+TIMEOUT_S = 30  # a connection idle this long is closed (a stalled client holds no thread)
+BACKLOG = 128  # connections waiting to be accepted
 EXAMPLES = """
 Examples:
 
@@ -104,7 +112,7 @@ class App:
         if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**31:
             raise BadRequest("seed must be an integer in [0, 2**31)")
         with self.lock:
-            s = Session(self.model, self.world_name)
+            s = Session(self.model, self.world_name, max_undo=MAX_UNDO)
             frame = s.reset(seed)
             sid = secrets.token_hex(8)
             self.sessions[sid] = s
@@ -124,6 +132,8 @@ class App:
             raise BadRequest("action must be a non-empty string")
         with self.lock:
             s = self._session(body)
+            if s.steps >= MAX_STEPS:
+                raise BadRequest(f"a session holds at most {MAX_STEPS} actions: pick a start state again")
             try:
                 r = s.step(action.strip())
             except ValueError as e:
@@ -143,7 +153,7 @@ class App:
         with self.lock:
             s = self._session(body)
             if not s.undo():
-                raise BadRequest("nothing to undo")
+                raise BadRequest(f"nothing to undo (the last {MAX_UNDO} actions can be taken back)")
             last = s.history[-1] if s.history else None
             frame = last.imagined[-1] if last else s.start_frame
             true = (last.true[-1] if last.true is not None else None) if last else s.start_frame
@@ -175,6 +185,7 @@ class App:
 def make_handler(app: App, quiet: bool = True) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "pan-gym"
+        timeout = TIMEOUT_S  # socket timeout: a stalled client is dropped, its thread freed
 
         def log_message(self, fmt: str, *args: Any) -> None:
             if not quiet:
@@ -200,6 +211,22 @@ def make_handler(app: App, quiet: bool = True) -> type[BaseHTTPRequestHandler]:
                 return True
             self._json(HTTPStatus.FORBIDDEN, {"error": "this server only answers requests for 127.0.0.1"})
             return False
+
+        def _post_ok(self) -> bool:
+            """A JSON body from this server's own page: a cross-site form or script gets 403/415."""
+            origin = self.headers.get("Origin")
+            port = self.server.server_address[1]
+            own = {f"http://{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]")}
+            if origin is not None and origin not in own:
+                self._json(HTTPStatus.FORBIDDEN, {"error": f"requests from {origin} are not accepted"})
+                return False
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype != "application/json":
+                self._json(
+                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {"error": "send Content-Type: application/json"}
+                )
+                return False
+            return True
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             if not self._host_ok():
@@ -231,7 +258,7 @@ def make_handler(app: App, quiet: bool = True) -> type[BaseHTTPRequestHandler]:
                 self._json(HTTPStatus.BAD_REQUEST, {"error": str(e)})
 
         def do_POST(self) -> None:  # noqa: N802
-            if not self._host_ok():
+            if not (self._host_ok() and self._post_ok()):
                 return
             routes = {"/api/session": app.new_session, "/api/step": app.step, "/api/undo": app.undo}
             route = routes.get(urlparse(self.path).path)
@@ -248,17 +275,22 @@ def make_handler(app: App, quiet: bool = True) -> type[BaseHTTPRequestHandler]:
                 self._json(HTTPStatus.OK, route(body))
             except (BadRequest, json.JSONDecodeError, ValueError) as e:
                 self._json(HTTPStatus.BAD_REQUEST, {"error": str(e)})
+            except RecursionError:
+                self._json(HTTPStatus.BAD_REQUEST, {"error": "the JSON body is nested too deeply"})
             except Exception as e:  # a model failure: report it, keep serving
                 self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(e).__name__}: {e}"})
 
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = BACKLOG  # listen() backlog: a burst of tabs is queued, not reset
+    daemon_threads = True
+
+
 def make_server(app: App, port: int = 8765, quiet: bool = True) -> ThreadingHTTPServer:
     """An HTTP server for ``app`` on 127.0.0.1:``port`` (0: a free port; read it from ``server.server_port``)."""
-    server = ThreadingHTTPServer((HOST, port), make_handler(app, quiet))
-    server.daemon_threads = True
-    return server
+    return _Server((HOST, port), make_handler(app, quiet))
 
 
 def register(app: Any) -> None:

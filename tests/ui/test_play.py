@@ -6,6 +6,7 @@ import io
 
 import imageio.v2 as imageio
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from pan_gym.cli import app
@@ -35,6 +36,24 @@ def test_session_undo_restores_the_rollout(tiny_model):
     s.close()
 
 
+def test_undo_depth_is_capped_so_memory_stays_bounded(tiny_model):
+    s = Session(tiny_model, "babyai", max_undo=2)
+    s.reset(seed=2)
+    for _ in range(5):
+        s.step("turn left")
+    assert len(s._undo) == 2  # older snapshots were dropped
+    assert s.undo() and s.undo() and not s.undo() and s.steps == 3
+    out = io.StringIO()
+    Player(s, out, color=False, width=16).run([":undo"])
+    assert "nothing more to undo (the last 2 actions can be taken back)" in out.getvalue()
+    with pytest.raises(ValueError, match="max_undo"):
+        Session(tiny_model, "babyai", max_undo=-1)
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*32\)"):
+        s.reset(seed=-5)
+    assert s.steps == 3  # the refused reset changed nothing
+    s.close()
+
+
 def test_player_script(tiny_model, tmp_path):
     s = Session(tiny_model, "babyai")
     s.reset(seed=2)
@@ -54,6 +73,8 @@ def test_player_script(tiny_model, tmp_path):
         ":undo",
         ":mission",
         ":bogus",
+        ":reset -5",
+        ":reset five",
         ":reset 5",
         ":quit",
         "turn left",
@@ -65,6 +86,7 @@ def test_player_script(tiny_model, tmp_path):
     assert "undone: back at step 1" in text and "agent actions the true world understands now" in text
     assert f"saved 2 steps to {video}" in text and "could not save" in text and "nothing to undo" in text
     assert "mission: put the blue ball next to the blue box" in text and "unknown command :bogus" in text
+    assert text.count("usage: :reset [SEED]") == 2 and "got '-5'" in text and "got 'five'" in text
     assert "start (seed 5)" in text and text.rstrip().endswith("yellow key")  # nothing runs after :quit
     assert len(imageio.mimread(video)) >= 1 + 2 * 2
     s.close()

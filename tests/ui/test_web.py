@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import threading
+import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -44,13 +47,17 @@ def server(tiny_model):
     app.close()
 
 
-def _post(url: str, body: dict) -> tuple[int, dict]:
-    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+def _request(url: str, data: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data, headers)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, json.load(r)
     except urllib.error.HTTPError as e:
         return e.code, json.load(e)
+
+
+def _post(url: str, body: dict) -> tuple[int, dict]:
+    return _request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
 
 def test_api_roundtrip_and_errors(server):
@@ -76,10 +83,84 @@ def test_api_roundtrip_and_errors(server):
     assert e.value.code == 403
 
 
-def test_server_binds_loopback_only(server):
-    from pan_gym.ui.web import HOST
+@pytest.fixture(scope="module")
+def running(tiny_model):
+    """The server object itself (to read its socket), with a 1 s idle timeout."""
+    from pan_gym.ui import web
 
-    assert HOST == "127.0.0.1" and server.startswith("http://127.0.0.1:")
+    app = web.App(tiny_model, "babyai", "preset 'tiny' (random weights)", random_weights=True)
+    old, web.TIMEOUT_S = web.TIMEOUT_S, 1
+    try:
+        srv = web.make_server(app, port=0)
+    finally:
+        web.TIMEOUT_S = old
+    srv.app = app
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+    app.close()
+
+
+def test_server_binds_loopback_only(running):
+    assert running.socket.getsockname()[0] == "127.0.0.1"
+
+
+def _raw(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    return _request(f"http://127.0.0.1:{port}/api/session", body, headers)
+
+
+def test_post_from_another_origin_or_not_json_is_refused(running):
+    port, body = running.server_port, json.dumps({"seed": 1}).encode()
+    json_ct = {"Content-Type": "application/json"}
+    assert _raw(port, body, {**json_ct, "Origin": "https://attacker.example"})[0] == 403
+    assert _raw(port, body, {**json_ct, "Origin": f"http://localhost:{port + 1}"})[0] == 403
+    assert _raw(port, body, {"Content-Type": "text/plain"})[0] == 415  # what a cross-site form can send
+    assert _raw(port, body, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 415
+    assert _raw(port, body, {**json_ct, "Origin": f"http://127.0.0.1:{port}"})[0] == 200  # the page itself
+    assert _raw(port, body, json_ct)[0] == 200  # a script (no Origin header)
+
+
+def test_deeply_nested_json_is_a_bad_request(running):
+    status, reply = _raw(
+        running.server_port, b"[" * 5_000 + b"]" * 5_000, {"Content-Type": "application/json"}
+    )
+    assert status == 400 and "nested too deeply" in reply["error"]
+
+
+def test_a_stalled_client_is_disconnected(running):
+    with socket.create_connection(("127.0.0.1", running.server_port), timeout=10) as sock:
+        sock.sendall(b"POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # ... and never finishes
+        t0 = time.monotonic()
+        assert sock.recv(1024) == b""  # the server closed the connection
+        assert time.monotonic() - t0 < 8
+
+
+def test_two_hundred_concurrent_requests_are_all_answered(running):
+    url = f"http://127.0.0.1:{running.server_port}/api/info"
+
+    def get(_):
+        with urllib.request.urlopen(url, timeout=60) as r:
+            return r.status
+
+    with ThreadPoolExecutor(200) as pool:
+        assert list(pool.map(get, range(200))) == [200] * 200
+
+
+def test_sessions_cap_their_steps_and_undo_depth(running, monkeypatch):
+    from pan_gym.ui import web
+
+    monkeypatch.setattr(web, "MAX_STEPS", 3)
+    port = running.server_port
+    post = lambda path, body: _post(f"http://127.0.0.1:{port}{path}", body)  # noqa: E731
+    sid = post("/api/session", {"seed": 0})[1]["id"]
+    assert [post("/api/step", {"id": sid, "action": "turn left"})[0] for _ in range(4)] == [
+        200,
+        200,
+        200,
+        400,
+    ]
+    assert running.app.sessions[sid].max_undo == web.MAX_UNDO
 
 
 def _not_blank(png: Path) -> float:
