@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
+from pan_gym.worlds import ACTIONS_HELP, configure_world
+
 PLANNERS = ("random", "cem", "pss", "oracle-cem", "oracle-pss")
 GOTO_PICKUP = "BabyAI-GoToLocal-v0,BabyAI-PickupLoc-v0"
 SCORERS = ("reward", "mission-distance")
@@ -111,7 +113,10 @@ def register(app: Any) -> None:
 
     @app.command("plan")
     def plan_command(
-        world: Annotated[str, typer.Option(help="World name (babyai, metaworld).")] = "babyai",
+        world: Annotated[
+            str, typer.Option(help="World name (babyai, metaworld, gym:<Gymnasium id>).")
+        ] = "babyai",
+        actions: Annotated[str | None, typer.Option(help=ACTIONS_HELP)] = None,
         planner: Annotated[str, typer.Option(help="random | cem | pss | oracle-cem | oracle-pss")] = "cem",
         seeds: Annotated[
             str, typer.Option(help="Evaluation seeds A:B (B excluded; never training seeds < 1,000,000).")
@@ -172,6 +177,11 @@ def register(app: Any) -> None:
             raise typer.BadParameter(f"--proposer must be mission or random, got {proposer!r}")
         if planner not in PLANNERS:
             raise typer.BadParameter(f"--planner must be one of {', '.join(PLANNERS)}, got {planner!r}")
+        try:
+            configure_world(world, actions)
+        except ValueError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from None
         seed_list = parse_seeds(seeds)
         try:
             factory = build_planner_factory(

@@ -117,11 +117,12 @@ class ModelSimulator:
         seed: int = 0,
         **env_kwargs: Any,
     ) -> None:
-        if world not in ENV_IDS:
-            raise ValueError(f"unknown world {world!r}; known: {sorted(ENV_IDS)}")
+        if world not in ENV_IDS and model is None:
+            raise ValueError(f"no model ships for world {world!r} (shipped: {sorted(ENV_IDS)}); pass model=")
         if reward == "goal" and goal is None:
             raise ValueError("reward='goal' needs goal= (a frame (H, W, 3) uint8 or a latent (D,))")
-        self.env_id, self.model, self.reward, self.goal = ENV_IDS[world], model, reward, goal
+        self.env_id = ENV_IDS.get(world, "pan_gym/World-v0")  # any other world: the env over a given model
+        self.model, self.reward, self.goal = model, reward, goal
         self.latent_only, self.env_kwargs = latent_only, env_kwargs
         self.rng = np.random.default_rng([seed, 0x51A])
         self._envs: dict[int, Any] = {}

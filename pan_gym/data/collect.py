@@ -38,7 +38,7 @@ from tensordict import TensorDict
 from tqdm import tqdm
 
 from pan_gym.data.policies import Policy, make_policy
-from pan_gym.worlds import make_world
+from pan_gym.worlds import ACTIONS_HELP, configure_world, make_world
 from pan_gym.worlds.base import World
 from pan_gym.worlds.language import PhrasingSampler
 
@@ -173,7 +173,10 @@ def register(app: Any) -> None:
     @app.command("collect")
     def collect_command(
         out: Annotated[Path, typer.Option(help="Output directory.")],
-        world: Annotated[str, typer.Option(help="World name (babyai, metaworld).")] = "babyai",
+        world: Annotated[
+            str, typer.Option(help="World name (babyai, metaworld, gym:<Gymnasium id>).")
+        ] = "babyai",
+        actions: Annotated[str | None, typer.Option(help=ACTIONS_HELP)] = None,
         episodes: Annotated[
             int, typer.Option(help="Total episodes wanted in OUT (committed ones are kept).")
         ] = 100,
@@ -190,6 +193,11 @@ def register(app: Any) -> None:
         ] = None,
     ) -> None:
         """Collect episodes of (frames, action text, reward, done) as memory-mapped TensorDicts."""
+        try:
+            configure_world(world, actions)
+        except ValueError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from None
         stats = collect(
             world,
             episodes,

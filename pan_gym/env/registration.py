@@ -2,6 +2,7 @@
 
 - ``pan_gym/BabyAI-v0``: the model shipped for BabyAI (``pan_gym/assets/models/babyai-small``), BabyAI start states.
 - ``pan_gym/MetaWorld-v0``: the model shipped for Meta-World, Meta-World start states.
+- ``pan_gym/World-v0``: any world (``world="gym:CartPole-v1"``, a World, or None) over the ``model=`` you give.
 
 Both take ``model=`` (a ``PanWorldModel``, a local directory or a preset name) and ``world=`` (a World or a name)
 plus every ``PanWorldModelEnv`` keyword, and ``gym.make_vec(..., vectorization_mode="vector_entry_point")`` builds
@@ -24,6 +25,7 @@ VECTOR_ENTRY_POINT = "pan_gym.env.vector:PanWorldModelVectorEnv"
 ENVS = {
     "pan_gym/BabyAI-v0": {"world": "babyai", "default_model": "babyai"},
     "pan_gym/MetaWorld-v0": {"world": "metaworld", "default_model": "metaworld"},
+    "pan_gym/World-v0": {"world": None},
 }
 MAX_EPISODE_STEPS = 64
 

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from pan_gym.worlds import ACTIONS_HELP, configure_world
+
 
 def register(app: Any) -> None:
     """Add the ``eval`` command to the typer app."""
@@ -21,7 +23,10 @@ def register(app: Any) -> None:
         out: Annotated[
             Path, typer.Option(help="report.json path; report.md and PNGs are written beside it.")
         ],
-        world: Annotated[str, typer.Option(help="World name (babyai, metaworld).")] = "babyai",
+        world: Annotated[
+            str, typer.Option(help="World name (babyai, metaworld, gym:<Gymnasium id>).")
+        ] = "babyai",
+        actions: Annotated[str | None, typer.Option(help=ACTIONS_HELP)] = None,
         model: Annotated[
             str,
             typer.Option(
@@ -93,6 +98,11 @@ def register(app: Any) -> None:
             model_config=config,
             precision=precision,
         )
+        try:
+            configure_world(world, actions)
+        except ValueError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from None
         try:
             load_model(model, world, config)  # fail fast with a clear message (loaded models are cached)
         except (RuntimeError, OSError, ValueError) as e:

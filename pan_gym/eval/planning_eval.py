@@ -5,7 +5,8 @@ true world at each evaluation seed and asks the planner for an action at most ``
 observation dict: ``frame`` uint8 (H, W, 3), ``mission`` str, ``actions`` (the agent actions valid now, canonical
 text) and ``world_state`` (a snapshot of the true world, for oracle planners that simulate with the simulator
 itself; a model planner must not read it). Success: the world reports the episode terminated with reward > 0
-(``info["success"]`` when the world provides it). PAN's own protocol allows at most 5 steps.
+(``info["success"]`` when the world provides it), or, for a world whose goal is to last (``success_by_survival``,
+e.g. CartPole), the episode reaching ``max_steps`` unterminated. PAN's own protocol allows at most 5 steps.
 
 Example:
     >>> from pan_gym.worlds import make_world
@@ -64,8 +65,8 @@ def run_episode(planner: Planner, world: World, seed: int, max_steps: int) -> tu
         if terminated:
             return bool(info.get("success", reward > 0)), step, thinking
         if truncated:
-            return False, step, thinking
-    return False, max_steps, thinking
+            return bool(getattr(world, "success_by_survival", False)), step, thinking
+    return bool(getattr(world, "success_by_survival", False)), max_steps, thinking
 
 
 def evaluate_planner(

@@ -26,6 +26,7 @@ import numpy as np
 import typer
 
 from pan_gym.ui.common import ModelOption
+from pan_gym.worlds import ACTIONS_HELP, configure_world
 
 EXAMPLES = """
 Examples:
@@ -174,7 +175,10 @@ def register(app: Any) -> None:
     @app.command("demo", epilog=EXAMPLES)
     def demo_command(
         model: ModelOption = "default",
-        world: Annotated[str, typer.Option(help="World name (babyai, metaworld).")] = "babyai",
+        world: Annotated[
+            str, typer.Option(help="World name (babyai, metaworld, gym:<Gymnasium id>).")
+        ] = "babyai",
+        actions: Annotated[str | None, typer.Option(help=ACTIONS_HELP)] = None,
         seed: Annotated[int, typer.Option(help="Start state and mission: the world's episode seed.")] = 2,
         steps: Annotated[
             int, typer.Option(min=1, help="Actions at most (stops when the mission is done).")
@@ -207,6 +211,11 @@ def register(app: Any) -> None:
         _video_path(gif, ".gif", "--gif")
         if planner not in PLANNERS:
             raise typer.BadParameter(f"--planner must be one of {', '.join(PLANNERS)}, got {planner!r}")
+        try:
+            configure_world(world, actions)
+        except ValueError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from None
         try:
             loaded = load_model(model, world)
         except ModelSpecError as e:
