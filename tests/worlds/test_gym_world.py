@@ -52,9 +52,18 @@ def test_paraphrases_parse_back_and_split():
         GymWorld("CartPole-v1", actions=["a", "b"], paraphrases={"c": ["x"]})
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "FrozenLake-v1"])
-def test_a_restored_snapshot_gives_identical_frames(env_id):
+@pytest.mark.parametrize(
+    "env_id, snapshot",
+    [
+        ("CartPole-v1", "deep copy"),
+        ("Pendulum-v1", "deep copy"),
+        ("FrozenLake-v1", "deep copy"),
+        ("InvertedPendulum-v5", "MuJoCo qpos/qvel"),
+    ],
+)
+def test_a_restored_snapshot_gives_identical_frames(env_id, snapshot):
     world = make_world(f"gym:{env_id}")
+    assert snapshot in world._snapshot.name
     world.reset(seed=3)
     world.step(world.actions()[0])
     snap = world.get_state()
