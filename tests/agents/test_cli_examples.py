@@ -99,9 +99,16 @@ def test_parse_args_reads_field_docstrings(capsys):
             ["--model", "tiny", "--total-timesteps", "32", "--eval-episodes", "1"],
             "real",
         ),
+        (
+            "gym_cartpole.py",
+            "--out {tmp}/cp --episodes 4 --steps 2 --preset tiny --threads 1 --probe-starts 2 --plan-episodes 1 "
+            "--max-steps 3".split(),
+            "imagined_mae_share_of_band",
+        ),
     ],
 )
 def test_examples_run(script, argv, expect, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("pan_gym.worlds.GYM_OPTIONS", {})  # what an example sets for gym: worlds stays in it
     monkeypatch.setattr(sys, "argv", [script, *(a.format(tmp=tmp_path) for a in argv)])
     runpy.run_path(str(EXAMPLES / script), run_name="__main__")
     assert expect in capsys.readouterr().out
