@@ -1,7 +1,8 @@
 """The benchmark's model and stepping helpers: load a model, build a steady-state rollout, time and count a step.
 
 Example:
-    >>> model = load_model("tiny")
+    >>> from pan_gym.env.models import resolve_model
+    >>> model = resolve_model("tiny")
     >>> state = steady_state(model, 2)
     >>> time_step(model, state, 2, repeats=1) > 0
     True
