@@ -1,4 +1,8 @@
-"""The ``pan-gym`` command line. Each command lives beside the code it drives; this file only wires them up."""
+"""The ``pan-gym`` command line. Each command lives beside the code it drives; this file only wires them up.
+
+Layering: ``pan_gym`` imports nothing above it; ``plan`` (in ``agents``) joins through a ``pan_gym.commands``
+entry point (pyproject.toml).
+"""
 
 from __future__ import annotations
 
@@ -31,9 +35,24 @@ _register_bench(app)
 from pan_gym.ablate.cli import register as _register_ablate  # noqa: E402
 
 _register_ablate(app)
-from agents.plan_cli import register as _register_plan  # noqa: E402
 
-_register_plan(app)
+
+def _register_plugins(app: typer.Typer) -> None:
+    """Commands of the packages that build on pan_gym (``plan`` from ``agents``), declared as ``pan_gym.commands``
+    entry points (``register(app)`` each), so that pan_gym never imports them by name."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="pan_gym.commands"):
+        try:
+            register = entry.load()
+        except ModuleNotFoundError as e:  # the package providing it is not installed: its command is absent
+            if e.name is not None and (entry.module == e.name or entry.module.startswith(e.name + ".")):
+                continue
+            raise
+        register(app)
+
+
+_register_plugins(app)
 
 if __name__ == "__main__":
     app()
