@@ -244,6 +244,11 @@ class PanWorldModel(nn.Module):
 
     # ---- inference --------------------------------------------------------------------------------------------
     @property
+    def config(self) -> PanConfig:
+        """The model's ``PanConfig`` (the Hugging Face / diffusers name for ``cfg``)."""
+        return self.cfg
+
+    @property
     def device(self) -> torch.device:
         return self.backbone.queries.device
 

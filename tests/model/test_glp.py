@@ -340,3 +340,7 @@ def test_prefix_reuse_rolls_out_as_the_whole_window_does(overrides, cached):
         out[reuse] = torch.cat(latents, 2)
         assert len(state.swin.prev_prefix) == (cached if reuse else 0)
     torch.testing.assert_close(out[True], out[False], rtol=1e-4, atol=1e-4)
+
+
+def test_config_is_the_models_pan_config(tiny_model):
+    assert tiny_model.config is tiny_model.cfg and tiny_model.config.frames_per_chunk >= 1
