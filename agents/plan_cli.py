@@ -209,7 +209,7 @@ def register(app: Any) -> None:
         result = {
             "world": world,
             "planner": planner,
-            "model": model,
+            "model": model if planner in ("cem", "pss") else None,  # oracles and random use no model
             "menu": menu,
             "scorer": scorer,
             **result,

@@ -25,8 +25,9 @@ def test_plan_cli_oracle_and_random():
     r = plan("--planner", "oracle-pss", "--seeds", "1000000:1000004")
     assert r["n"] == 4 and r["success_rate"] == 1.0 and r["seconds_per_decision"] >= 0
     assert set(r) >= {"success_rate", "mean_steps", "seconds_per_decision", "planner", "seeds"}
+    assert r["model"] is None  # the true simulator plans, not a model
     r = plan("--planner", "random", "--seeds", "1000000:1000002", "--max-steps", "2")
-    assert r["n"] == 2 and 1 <= r["mean_steps"] <= 2
+    assert r["n"] == 2 and 1 <= r["mean_steps"] <= 2 and r["model"] is None
 
 
 def test_plan_cli_model_planner_tiny():
