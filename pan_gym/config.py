@@ -61,9 +61,8 @@ class BackboneConfig:
     max_rounds: int = 10
     keep_rounds: int = 5  # after the cap is hit, the cache is rebuilt from the last min(keep, max) rounds
     enhanced_state: bool = True  # past state slots hold [ŝ_k, h(ô_k)]; else only h(ô_k)
-    frame_dropout: float = (
-        0.1  # training: past h(o_k) replaced by the no-frame placeholder (latent-only steps)
-    )
+    # training: past h(o_k) replaced by the no-frame placeholder (latent-only steps)
+    frame_dropout: float = 0.1
     freeze: bool = False  # frozen in the paper; trained in small
     max_position_embeddings: int = 32768
     # Ablation (issue 11). "generative" (PAN): h and f learn only through the decoder's flow-matching loss.
@@ -184,9 +183,8 @@ class DiffusionConfig:
     # False (ablation, issue 11): no Swin window, last-frame chaining: each chunk is denoised alone from pure noise,
     # conditioned only on the previous chunk's final frame, in training and at inference
     window: bool = True
-    first_chunk_prob: float = (
-        0.25  # training windows that are a video's first chunk (σ over [0, 1], no B loss)
-    )
+    # training windows that are a video's first chunk (σ over [0, 1], no B loss)
+    first_chunk_prob: float = 0.25
     cfg_dropout: float = 0.1  # training: drop action+state conditioning with this probability
     guidance_scale: float = 1.0  # inference CFG; 1 = off (the paper uses 4)
     # inference: slot-B steps reuse the previous chunk's self-attention keys/values from its own finishing steps
@@ -197,12 +195,10 @@ class DiffusionConfig:
     shared_noise: bool = False
     logit_normal: bool = True  # σ sampling for training
     grid_prob: float = 0.0  # share of training windows at the sampler's own noise levels (few-step samplers)
-    prediction: Literal["v", "x0"] = (
-        "v"  # the DiT predicts v = ε − x_0 (Wan) or the clean x_0 (large pixel patches)
-    )
-    change_weight: float = (
-        4.0  # extra loss weight on latent pixels that differ from the frame before the action
-    )
+    # the DiT predicts v = ε − x_0 (Wan) or the clean x_0 (large pixel patches)
+    prediction: Literal["v", "x0"] = "v"
+    # extra loss weight on latent pixels that differ from the frame before the action
+    change_weight: float = 4.0
 
     def __post_init__(self):
         _check_fields(self, "diffusion.")

@@ -40,12 +40,10 @@ def test_symbolic_probe_scores_every_held_out_transition(tmp_path, monkeypatch, 
     table = [line for line in out.split("held-out episodes)")[1].splitlines() if "facing" not in line]
     rows = [re.findall(r"(\d+) / +(\d+)", line) for line in table]
     counted = sum(int(r[0][1]) for r in rows if r)
-    assert (
-        0 < counted < sum(1 for _ in tmp_path.glob("data/episode_*")) * 6
-    )  # only held-out episodes' transitions
-    monkeypatch.setattr(
-        sys, "argv", [*argv, "--only", "turn {side}"]
-    )  # one template: only its rows are scored
+    # only held-out episodes' transitions
+    assert 0 < counted < sum(1 for _ in tmp_path.glob("data/episode_*")) * 6
+    # one template: only its rows are scored
+    monkeypatch.setattr(sys, "argv", [*argv, "--only", "turn {side}"])
     runpy.run_path(str(script), run_name="__main__")
     table = capsys.readouterr().out.split("held-out episodes)")[1].strip().splitlines()
     assert all(line.startswith("turn {side}") for line in table)

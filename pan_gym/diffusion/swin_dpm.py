@@ -45,9 +45,8 @@ def chunk_causal_mask(
 ) -> torch.Tensor:
     """Bool (L, L) self-attention mask, True = may attend: a token sees its own chunk and every earlier chunk
     (the conditioning frames count as chunk 0); L = (cond_frames + num_chunks·frames_per_chunk)·tokens_per_frame."""
-    ids = frame_chunk_ids(num_chunks, frames_per_chunk, cond_frames).repeat_interleave(
-        tokens_per_frame
-    )  # (L,)
+    # (L,)
+    ids = frame_chunk_ids(num_chunks, frames_per_chunk, cond_frames).repeat_interleave(tokens_per_frame)
     return ids[None, :] <= ids[:, None]
 
 
@@ -86,9 +85,8 @@ def sample_window_noise(
         on_grid = torch.rand((batch,), generator=generator) < grid_prob
         j = torch.randint(0, grid_steps, (batch,), generator=generator)
         grid_first = 1.0 - j / grid_steps  # the whole schedule
-        grid_later = torch.where(
-            grid_first > offset + 1e-6, grid_first - offset, grid_first
-        )  # slot B / alone
+        # slot B / alone
+        grid_later = torch.where(grid_first > offset + 1e-6, grid_first - offset, grid_first)
         u_a = torch.where(on_grid, torch.where(first, grid_first, grid_later), u_a)
     u_b = torch.where(first, torch.ones_like(u), (u_a + offset).clamp(max=1.0))
     return WindowNoise(u_a, u_b, first)
@@ -100,13 +98,11 @@ class SwinState:
 
     last_frame: torch.Tensor  # (B, C, 1, h, w): the clean latent frame the next chunk continues from
     prev_cond: torch.Tensor | None = None  # (B, C, 1, h, w): the previous chunk's noised conditioning frame
-    prev_traj: list[torch.Tensor] = field(
-        default_factory=list
-    )  # the previous chunk's states the next chunk's slot-B steps sit beside (``SwinDenoiser.beside_levels``)
+    # the previous chunk's states the next chunk's slot-B steps sit beside (``SwinDenoiser.beside_levels``)
+    prev_traj: list[torch.Tensor] = field(default_factory=list)
     prev_condition: Any = None  # the previous chunk's conditioning (action text, state), opaque here
-    prev_prefix: dict[float, Any] = field(
-        default_factory=dict
-    )  # per level u: what the velocity recorded of [conditioning frame, previous chunk at u] (opaque here)
+    # per level u: what the velocity recorded of [conditioning frame, previous chunk at u] (opaque here)
+    prev_prefix: dict[float, Any] = field(default_factory=dict)
     # (chunk noise (B, C, T, h, w), conditioning noise (B, C, 1, h, w)) every later chunk of the rollout reuses
     # (``diffusion.shared_noise``); None: each chunk draws its own
     noise: tuple[torch.Tensor, torch.Tensor] | None = None

@@ -200,9 +200,8 @@ class PanWorldModelVectorEnv(VectorEnv):
                 if self.latent_only:
                     frames, vis = None, None
                     for c in self._cohorts:
-                        c.state.pending = (
-                            None  # as model.step(decode=False): the next round uses the no-frame slot
-                        )
+                        # as model.step(decode=False): the next round uses the no-frame slot
+                        c.state.pending = None
                 else:
                     frames, vis = self._decode(n)
                 rewards, terminated = self.rewarder.batch(s_hat, vis, self._missions, self._goals)

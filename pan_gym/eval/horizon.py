@@ -122,9 +122,8 @@ def long_horizon(
     bar.close()
     out: dict[str, Any] = {"horizon": horizon, "n": len(starts), "seeds": [s.seed for s in starts]}
     out["psnr"], out["n_per_step"] = _nanmean(psnrs, horizon)
-    out["steps_reached"] = max(
-        len(a) for a, _ in rollouts
-    )  # < horizon when the world's time limit cut every rollout
+    # < horizon when the world's time limit cut every rollout
+    out["steps_reached"] = max(len(a) for a, _ in rollouts)
     out["ssim"], _ = _nanmean(ssims, horizon)
     out["consistency_ssim"] = M.consistency([v for v in out["ssim"] if v is not None])
     if tile is not None:

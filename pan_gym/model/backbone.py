@@ -235,9 +235,8 @@ class Backbone(nn.Module):
         is_query, round_id = torch.cat(is_query), torch.cat(round_id)
         length = is_query.numel()
         causal = torch.ones(length, length, dtype=torch.bool).tril()
-        hidden_query = is_query[None, :] & (
-            round_id[None, :] < round_id[:, None]
-        )  # queries of earlier rounds
+        # queries of earlier rounds
+        hidden_query = is_query[None, :] & (round_id[None, :] < round_id[:, None])
         too_old = round_id[None, :] <= round_id[:, None] - self.cfg.max_rounds  # beyond the history cap
         mask = (causal & ~hidden_query & ~too_old)[None, None].expand(b, 1, -1, -1).to(vis.device)
         hidden = self._run(torch.cat(embeds, dim=1), torch.cat(pos, dim=1), None, mask=mask)

@@ -141,9 +141,10 @@ class _SelfAttnProcessor:
         if ctx.prefix is not None:
             pk, pv = ctx.prefix.kv[self.layer]
             k, v = torch.cat([pk, k], dim=1), torch.cat([pv, v], dim=1)  # (B, L_prefix + L, H, d)
+        # (B, H, L, d)
         out = F.scaled_dot_product_attention(
             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=ctx.self_mask
-        )  # (B, H, L, d)
+        )
         out = out.transpose(1, 2).flatten(2).type_as(q)
         return attn.to_out[1](attn.to_out[0](out))
 

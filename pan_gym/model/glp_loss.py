@@ -94,11 +94,12 @@ def glp_loss(
     )
     sig_a = shift_sigma(wn.u_a, dcfg.shift).to(lat.device)
     sig_b = shift_sigma(wn.u_b, dcfg.shift).to(lat.device)
+    # (B, 1 + 2T), or (B, 1 + T) without a window
     sigma = torch.cat(
         [torch.full((b, 1), dcfg.cond_sigma, device=lat.device), sig_a[:, None].expand(b, t)]
         + ([sig_b[:, None].expand(b, t)] if window else []),
         dim=1,
-    )  # (B, 1 + 2T), or (B, 1 + T) without a window
+    )
     x0 = torch.cat([cond, x_a, x_b] if window else [cond, x_a], dim=2)  # (B, C, 1 + 2T or 1 + T, h, w)
     eps = torch.randn(x0.shape, generator=generator).to(x0)
     x = add_noise(x0, eps, sigma)

@@ -85,9 +85,8 @@ def write_model_dir(
         config_tmp.write_text(json.dumps(header, indent=2))
         for f in (weights_tmp, config_tmp):
             _fsync(f)
-        os.replace(
-            weights_tmp, directory / WEIGHTS_NAME
-        )  # a kill between the two renames: the checksum says so
+        # a kill between the two renames: the checksum says so
+        os.replace(weights_tmp, directory / WEIGHTS_NAME)
         os.replace(config_tmp, directory / CONFIG_NAME)
         _fsync(directory)
     finally:

@@ -38,9 +38,8 @@ class StepResult:
     terminated: bool  # the model's predicted termination
     true_reward: float | None = None
     true_done: bool = False
-    figures: dict[str, float] = field(
-        default_factory=dict
-    )  # imagined vs true final frame (see frame_figures)
+    # imagined vs true final frame (see frame_figures)
+    figures: dict[str, float] = field(default_factory=dict)
     note: str = ""  # e.g. why the true world stopped following
 
 

@@ -146,9 +146,8 @@ class BabyAIWorld:
         """Execute a language action (any phrasing of either split): (frames (T, 64, 64, 3), reward, term, trunc, info)."""
         if self.env is None:
             raise RuntimeError("call reset() before step()")
-        parsed = self.phrasebook.parse(
-            action
-        )  # TypeError for non-str, ValueError with examples if unparseable
+        # TypeError for non-str, ValueError with examples if unparseable
+        parsed = self.phrasebook.parse(action)
         canonical, kind = parsed.canonical, parsed.template.kind
         if canonical != self.bot_expects:
             self.bot = None  # the expert's plan no longer describes this world

@@ -140,9 +140,8 @@ def test_imagination_ppo_primitives_with_the_frame_reward():
     assert 0 <= out["imagination"]["success_rate"] <= 1 and 0 <= out["real"]["success_rate"] <= 1
     env = world_env(args)
     env.reset(seed=0)
-    _, reward, terminated, _, _ = env.step(
-        0
-    )  # a turn: no GoTo mission is done by it, the reward is the nudge
+    # a turn: no GoTo mission is done by it, the reward is the nudge
+    _, reward, terminated, _, _ = env.step(0)
     assert not terminated and -0.2 <= reward < 0
     with pytest.raises(ValueError, match="reward must be"):
         main(Args(reward="vlm"))

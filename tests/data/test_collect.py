@@ -66,9 +66,8 @@ def test_a_crash_mid_write_leaves_no_episode_and_a_rerun_recovers(tmp_path, monk
         collect("babyai", episodes=3, out=tmp_path, policy="random", max_steps=4, progress=False)
     monkeypatch.undo()
     assert [p.name for p in committed_episodes(tmp_path)] == ["episode_000000"]
-    assert any(
-        p.name.startswith(".tmp-") for p in tmp_path.iterdir()
-    )  # the half-written one is not an episode
+    # the half-written one is not an episode
+    assert any(p.name.startswith(".tmp-") for p in tmp_path.iterdir())
     stats = collect("babyai", episodes=3, out=tmp_path, policy="random", max_steps=4, progress=False)
     assert stats.episodes == 2 and len(committed_episodes(tmp_path)) == 3
     assert not any(p.name.startswith(".tmp-") for p in tmp_path.iterdir())

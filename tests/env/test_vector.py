@@ -101,9 +101,8 @@ def test_row_ops_roundtrip():
     parts = [select_rows(state, [2]), select_rows(state, [0, 1])]
     merged = cat_rows(parts)
     assert layout_key(merged) == layout_key(state) and merged.batch_size == 3
-    (k, _), (k_merged, _) = (
-        s.swin.prev_prefix[0.5].kv[0] for s in (state, merged)
-    )  # the decoder's prefix cache
+    # the decoder's prefix cache
+    (k, _), (k_merged, _) = (s.swin.prev_prefix[0.5].kv[0] for s in (state, merged))
     torch.testing.assert_close(k_merged, k[[2, 0, 1]], rtol=0, atol=0)
     undo = Rollback(state)
     s_ref = model.predict(state, ["turn left"] * 3)
@@ -194,9 +193,8 @@ def test_bf16_precisions_step_close_to_fp32(world):
     for precision in ("bf16", "bf16-weights"):
         f16, r16 = out[precision]
         assert not (torch.equal(f32, f16) and torch.equal(r32, r16))  # bf16 arithmetic really ran
-        assert (f32 - f16).abs().mean() < 8 and torch.allclose(
-            r32, r16, atol=0.05
-        )  # ... to about the same result
+        # ... to about the same result
+        assert (f32 - f16).abs().mean() < 8 and torch.allclose(r32, r16, atol=0.05)
     with pytest.raises(ValueError, match="precision must be one of"):
         PanWorldModelVectorEnv(2, model="tiny", world=world, precision="fp16")
 

@@ -91,9 +91,8 @@ def test_tile_book_reads_cells_as_the_tile_they_clearly_show():
         np.uint8
     )
     assert book.read(true).tolist() == [[1, 0], [0, 0]]
-    assert M.grid_exact(noisy, true, book) and not M.grid_exact(
-        noisy, true, 8
-    )  # render noise is not a wrong tile
+    # render noise is not a wrong tile
+    assert M.grid_exact(noisy, true, book) and not M.grid_exact(noisy, true, 8)
     blend = true.copy()
     blend[:8, :8] = (100, 0, 0)  # half agent, half floor: no tile clearly shown
     assert book.read(blend)[0, 0] == -1 and not M.grid_exact(blend, true, book)

@@ -11,9 +11,8 @@ def _inputs(n, b=2, seed=0):
 
 
 def test_cached_step_equals_full_recompute_across_the_cap(tiny_model):
-    f = (
-        tiny_model.backbone
-    )  # tiny: max_rounds 3, keep_rounds 2 -> the cache is rebuilt several times in 8 steps
+    # tiny: max_rounds 3, keep_rounds 2 -> the cache is rebuilt several times in 8 steps
+    f = tiny_model.backbone
     cached, full = f.new_cache(), f.new_cache()
     s_c = s_f = None
     with torch.no_grad():

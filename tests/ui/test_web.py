@@ -66,9 +66,8 @@ def test_api_roundtrip_and_errors(server):
     assert status == 200 and s["mission"] and s["frame"].startswith("data:image/png;base64,")
     status, r = _post(server + "/api/step", {"id": s["id"], "action": "turn left"})
     assert status == 200 and r["step"] == 1 and len(r["imagined"]) == 2 and len(r["true"]) == 4
-    status, r = _post(
-        server + "/api/step", {"id": s["id"], "action": "do a backflip"}
-    )  # model takes any text
+    # model takes any text
+    status, r = _post(server + "/api/step", {"id": s["id"], "action": "do a backflip"})
     assert status == 200 and r["true"] is None and "cannot execute" in r["note"]
     status, u = _post(server + "/api/undo", {"id": s["id"]})
     assert status == 200 and u["step"] == 1 and u["true_frame"]

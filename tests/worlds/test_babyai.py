@@ -22,9 +22,8 @@ def test_protocol_first_frame_and_renderer(world):
     frame, info = world.reset(seed=1)
     assert frame.dtype == np.uint8 and frame.shape == world.frame_shape == (64, 64, 3)
     assert info["mission"] == world.env.mission and info["mission"]
-    np.testing.assert_array_equal(
-        frame, world.env.get_frame(highlight=False, tile_size=8)
-    )  # MiniGrid's renderer
+    # MiniGrid's renderer
+    np.testing.assert_array_equal(frame, world.env.get_frame(highlight=False, tile_size=8))
 
 
 def test_step_returns_a_fixed_size_chunk_and_info(world):
@@ -203,9 +202,8 @@ def test_every_heldout_paraphrase_is_accepted(world):
 def test_expert_falls_back_when_the_bot_gets_stuck(monkeypatch):
     from pan_gym.worlds.babyai_expert import _FullViewBot
 
-    monkeypatch.setattr(
-        _FullViewBot, "max_searches", 0
-    )  # every search now counts as an endless replanning loop
+    # every search now counts as an endless replanning loop
+    monkeypatch.setattr(_FullViewBot, "max_searches", 0)
     w = BabyAIWorld(levels=("BabyAI-PutNextLocal-v0",))
     w.reset(seed=0)
     action = w.expert_action(np.random.default_rng(0), macro_prob=0.0)
