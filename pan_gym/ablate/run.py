@@ -43,7 +43,7 @@ from pan_gym.ablate.variants import (
 
 @dataclass
 class AblateArgs:
-    """Every knob of ``pan-gym ablate``; training knobs default to the default model's recipe (issue 7)."""
+    """Every knob of ``pan-gym ablate``; training knobs default to the default model's recipe."""
 
     data: str = ""
     """dataset directory written by ``pan-gym collect`` (``synthetic:N`` for smoke tests only)"""

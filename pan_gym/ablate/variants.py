@@ -1,6 +1,6 @@
-"""The claims of issue 11 and their named variants: config overrides on the base recipe plus a stage plan.
+"""PAN's design claims and their named variants: config overrides on the base recipe plus a stage plan.
 
-Every variant of every claim starts from the same base recipe (the default model's, issue 7: ``BASE_CONFIG`` on the
+Every variant of every claim starts from the same base recipe (the default model's: ``BASE_CONFIG`` on the
 ``small`` preset, one joint stage) and changes one thing. Variants that resolve to the same config are trained once:
 PAN's own design (the reference of every claim) is the run ``pan``.
 
@@ -35,7 +35,7 @@ from pan_gym.config import apply_overrides, preset
 BASE_CONFIG = (
     "frames_per_chunk=1,diffusion.grid_prob=0.5,diffusion.logit_normal=false,diffusion.prediction=x0"
 )
-"""The default model's recipe (issue 7) on top of the preset; ``pan-gym ablate --config`` replaces it."""
+"""The default model's recipe on top of the preset; ``pan-gym ablate --config`` replaces it."""
 
 
 @dataclass(frozen=True)

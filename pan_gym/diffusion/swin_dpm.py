@@ -1,7 +1,7 @@
 """Causal Swin-DPM: sliding-window denoising over chunks of video, one chunk per action.
 
 The window holds one conditioning latent frame and two chunks: the earlier chunk A at noise level σ_A, the later
-chunk B at σ_A + ½ (in unshifted time u; the offset is a config field, ablated in issue 11 together with no window
+chunk B at σ_A + ½ (in unshifted time u; the offset is a config field, ablated together with no window
 at all, last-frame chaining). Attention is chunk-causal: B sees A and the conditioning frame, A never
 sees B, and attention is full within a chunk. The conditioning frame is the last latent frame of the previous chunk,
 noised to σ = 0.055, with no loss on it. A video's first chunk has no earlier chunk: it is denoised over the full
@@ -125,7 +125,7 @@ class SwinDenoiser:
     ``offset`` and is emitted, and the new chunk finishes its remaining steps alone beside its conditioning frame.
     With offset ½ that is PAN's window (the first half of the steps in slot B, the second half in slot A); with
     offset 1 no step has a partner (the chunks never overlap in noise level); ``window=False`` is last-frame
-    chaining (every step alone), the ablation of issue 11.
+    chaining (every step alone), an ablation.
     """
 
     def __init__(

@@ -14,7 +14,7 @@ History is capped at ``max_rounds`` (PAN: 10). Stepping appends only the new rou
 would be exceeded, the cache is rebuilt from the last ``min(keep_rounds, max_rounds) − 1`` rounds (one prefill every
 few steps), so memory is bounded and every step equals a full recompute over the same rounds. In training a round
 attends to the last ``max_rounds`` rounds only (its own included), so ``max_rounds = 1`` is a backbone without
-history in both (the history ablation of issue 11; ŝ_k still re-enters its round while ``enhanced_state`` is on).
+history in both (the history ablation; ŝ_k still re-enters its round while ``enhanced_state`` is on).
 
 Example:
     >>> import torch

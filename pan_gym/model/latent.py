@@ -1,4 +1,4 @@
-"""The JEPA-style alternative to PAN's generative supervision (ablation, issue 11): latent matching.
+"""The JEPA-style alternative to PAN's generative supervision (ablation): latent matching.
 
 With ``backbone.supervision = "latent"`` the encoder h and the backbone f learn from
 

@@ -13,7 +13,7 @@ Parameters the config freezes (a pretrained MiniLM, the paper's backbone) never 
 parameter are put in eval mode (no dropout, no RNG use), which also keeps resumed runs bit-identical.
 ``decoder`` is PAN's stage 1: the DiT learns Causal Swin-DPM denoising from the action text alone; the backbone is
 not run and its state tokens are zeros (``state_free``), so the zero-initialised state stream starts from zero.
-``dynamics`` then ``render`` is the sequential latent-matching plan (issue 11): h and f learn from
+``dynamics`` then ``render`` is the sequential latent-matching plan: h and f learn from
 ``‖P(ŝ_{t+1}) − sg(h(o_{t+1}))‖²`` alone (the decoder is not run), then the decoder learns to render the frozen
 backbone's predicted states.
 

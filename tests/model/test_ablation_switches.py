@@ -1,4 +1,4 @@
-"""The ablation switches of issue 11 change behaviour (and the defaults stay PAN's design)."""
+"""The ablation switches change behaviour (and the defaults stay PAN's design)."""
 
 import pytest
 import torch
