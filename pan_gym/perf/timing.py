@@ -157,7 +157,7 @@ def cpu_flags() -> set[str]:
 
 def native_bf16() -> bool:
     """True when the CPU computes bf16 matmuls natively (AVX512-BF16 or AMX). Without them bf16 is emulated:
-    on an AVX2-only CPU a small-preset training step under bf16 autocast took 7x the fp32 time."""
+    on an AVX2-only CPU a small-preset training step under bf16 autocast took 20x the fp32 time (32 s against 1.6 s)."""
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 
