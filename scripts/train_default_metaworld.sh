@@ -39,7 +39,7 @@ $PAN train --preset small --world metaworld --data "$W/data-mixed,$W/data-random
 # 5. Stage 4: from stage 3's EMA weights, the decoder's copy gate on (one more output channel g per pixel; the clean
 #    frame is g * previous frame + (1 - g) * drawn frame, the gate taught which pixels kept their value), another
 #    data order (seed 14), lr 2e-4 on a 3,000-step cosine to 0.2x. Shipped: its final/ (chosen over stage 3 on a
-#    fresh block of 192 start states, eval --seed-offset 200000; benchmarks/RESULTS.md, fifteenth session).
+#    fresh block of 192 start states, eval --seed-offset 200000; benchmarks/RESULTS.md, "The two Meta-World goals as the rule").
 $PAN train --preset small --world metaworld --data "$W/data-mixed,$W/data-random" --stage joint --init "$W/stage3/final" \
   --steps 3000 --batch-size 16 --window 2 --lr 2e-4 --warmup-steps 100 --min-lr-ratio 0.2 --bf16 --ema-decay 0.999 \
   --save-every 250 --keep-checkpoints 20 --seed 14 --threads 2 --resume --no-progress \
