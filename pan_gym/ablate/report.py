@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from pan_gym.ablate.stats import Estimate, bootstrap, disjoint, proportion
 from pan_gym.ablate.variants import CLAIMS, QUESTIONS, Run, Variant
 from pan_gym.eval import metrics as M
 from pan_gym.eval.horizon import MIN_MOTION
+from pan_gym.eval.stats import Estimate, bootstrap, disjoint, proportion
 
 COPY_LABEL = "copy baseline (ignores the action)"
 

@@ -7,7 +7,8 @@ frame of each chunk with ``metrics.outcome_shown`` (BabyAI: grid-exact).
 
 The headline ``fidelity`` counts only transitions whose true frame changes (``metrics.changed``): a no-op is "shown"
 by copying the previous frame (FINDINGS.md, the copy baseline). ``copy_rate`` is how often the imagined frame is the
-pre-action frame on those changing transitions; ``fidelity_all`` counts every transition.
+pre-action frame on those changing transitions; ``fidelity_all`` counts every transition. ``per_template`` gives each template's figures on its own, with the
+95 % Wilson interval.
 
 Example:
     >>> from pan_gym.worlds import make_world
@@ -31,6 +32,7 @@ from tqdm import tqdm
 from pan_gym.eval import metrics as M
 from pan_gym.eval.simulators import Imaginer
 from pan_gym.eval.starts import StartState, pick_action
+from pan_gym.eval.stats import wilson
 from pan_gym.worlds.base import World
 from pan_gym.worlds.language import PhrasingSampler
 
@@ -99,11 +101,12 @@ def action_fidelity(
     shown = M.outcome_shown(pred, true, before, tile, psnr_threshold)
     ch = M.changed(before, true, tile)
     cp = M.copied(pred, true, before, tile, psnr_threshold)
-    per_template: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for t, ok, c in zip(templates, shown, ch, strict=True):
+    per_template: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # changing, shown, copied
+    for t, ok, c, cop in zip(templates, shown, ch, cp, strict=True):
         if c:
             per_template[t][0] += 1
             per_template[t][1] += int(ok)
+            per_template[t][2] += int(cop)
     out: dict[str, Any] = {
         "kind": kind,
         "n": len(texts),
@@ -113,7 +116,10 @@ def action_fidelity(
         "copy_rate": _mean(cp[ch]),
         "psnr": _mean(M.psnr(pred, true)),
         "psnr_changed": _mean(M.psnr(pred[ch], true[ch])) if ch.any() else None,
-        "per_template": {t: {"n": n, "fidelity": k / n} for t, (n, k) in sorted(per_template.items())},
+        "per_template": {
+            t: {"n": n, "shown": k, "fidelity": k / n, "interval": list(wilson(k, n)), "copy_rate": c / n}
+            for t, (n, k, c) in sorted(per_template.items())
+        },
         "seeds": sorted({s.seed for s in starts}),
     }
     if tile is not None:

@@ -1,16 +1,28 @@
 """Long-horizon forecast: an open-loop rollout of H actions scored step by step against the true rollout.
 
-From each start state the true world plays H actions of a seeded forward-biased random walk (``starts.walk_action``)
-and the imaginer is given the same actions from the start frame alone (it never sees a true frame again). A true
-rollout that hits the world's time limit stops there; each step is averaged over the rollouts that reach it
-(``n_per_step``). Per step (final frame of each chunk): PSNR, SSIM and, for tiled worlds, tile accuracy and
-the share of rollouts whose whole grid is right (``grid_exact``).
+From each start state the true world plays H actions of a seeded random walk and the imaginer is given the same
+actions from the start frame alone (it never sees a true frame again). Two walks (``WALKS``):
+
+- ``listing`` (the headline): each action drawn as a user meets them, a template uniformly from the world's whole
+  listing (agent actions and environment events), then one of its actions (``starts.listing_action``);
+- ``primitive``: the forward-biased walk of single steps (``starts.walk_action``: BabyAI's turns and one step
+  forward; other worlds, their agent actions uniformly).
+
+Every step of either walk changes the true frame (``metrics.changed``: a tile, or else any pixel): a drawn action that would leave the frame as
+it was is undone and drawn again (up to ``MAX_REDRAWS`` times), so copying the last frame is wrong at every step.
+Where no draw changes it (a continuous world whose first push moves less than a pixel), the last draw is kept and
+counted in ``unchanged_steps``.
+Termination (a mission reached) does not stop a walk; the world's time limit does: each step is averaged over the
+rollouts that reach it (``n_per_step``). Per step (final frame of each chunk): PSNR, SSIM and, for tiled worlds, tile
+accuracy and the share of rollouts whose whole grid is right (``grid_exact``, with its counts in
+``grid_exact_count``).
 Smoothness (``metrics.smoothness``) is computed on the imagined and on the true video (the start frame followed by
 each chunk resampled to a common T = min of both chunk lengths, PAN's definition) and, as ``per_action``, on the
 start frame followed by the final frame of each chunk (BabyAI's chunks repeat frames, since a turn is one primitive
-step, so most consecutive frames are equal, the median velocity is 0 and the per-frame score is degenerate); consistency (``metrics.consistency``) is the drift
-of the mean per-step SSIM (and tile accuracy). Speed: wall-clock seconds per ``imaginer.step`` call (one imagined
-action for the whole batch) and per imagined action of one rollout (that divided by the batch size).
+step, so most consecutive frames are equal, the median velocity is 0 and the per-frame score is degenerate);
+consistency (``metrics.consistency``) is the drift of the mean per-step SSIM (and tile accuracy). Speed: wall-clock
+seconds per ``imaginer.step`` call (one imagined action for the whole batch) and per imagined action of one rollout
+(that divided by the batch size).
 
 Example:
     >>> from pan_gym.worlds import make_world
@@ -34,20 +46,34 @@ from tqdm import tqdm
 from pan_gym.eval import metrics as M
 from pan_gym.eval.fidelity import world_tile
 from pan_gym.eval.simulators import Imaginer
-from pan_gym.eval.starts import StartState, walk_action
+from pan_gym.eval.starts import StartState, listing_action, walk_action
 from pan_gym.worlds.base import World
 
 MIN_MOTION = 1e-3  # px/frame: below this the true video is static and a smoothness ratio means nothing
+WALKS = {"listing": listing_action, "primitive": walk_action}
+MAX_REDRAWS = 16  # draws per step before a walk gives up on finding an action that changes the frame
 
 
-def true_rollout(world: World, start: StartState, horizon: int, seed: int) -> tuple[list[str], np.ndarray]:
-    """The walk's actions and true chunks (L, T, H, W, 3), L ≤ ``horizon`` (stops at the world's time limit)."""
-    rng = np.random.default_rng([seed, start.seed, 0x1096])
+def true_rollout(
+    world: World, start: StartState, horizon: int, seed: int, walk: str = "listing"
+) -> tuple[list[str], np.ndarray]:
+    """The walk's actions and true chunks (L, T, H, W, 3), each changing the frame where one of ``MAX_REDRAWS``
+    draws does; L ≤ ``horizon`` (stops at the world's time limit)."""
+    if walk not in WALKS:
+        raise ValueError(f"unknown walk {walk!r}; choose one of {sorted(WALKS)}")
+    draw, tile = WALKS[walk], world_tile(world)
+    rng = np.random.default_rng([seed, start.seed, 0x1096, list(WALKS).index(walk)])
     world.set_state(start.state)
-    actions, chunks = [], []
+    frame, actions, chunks = start.frame, [], []
     for _ in range(horizon):
-        action = walk_action(world, rng)
-        chunk, _, _, truncated, _ = world.step(action)
+        before = world.get_state()
+        for attempt in range(MAX_REDRAWS):
+            action = draw(world, rng)
+            chunk, _, _, truncated, _ = world.step(action)
+            if attempt == MAX_REDRAWS - 1 or M.changed(frame, chunk[-1], tile, mse_eps=0.0):
+                break  # the last draw is kept even unchanged (counted in ``unchanged_steps``)
+            world.set_state(before)
+        frame = chunk[-1]
         actions.append(action)
         chunks.append(chunk)
         if truncated:
@@ -78,18 +104,19 @@ def long_horizon(
     batch_size: int = 16,
     seed: int = 0,
     progress: bool = True,
+    walk: str = "listing",
 ) -> dict[str, Any]:
-    """Score an open-loop rollout of ``horizon`` actions from every start (see the module docstring)."""
+    """Score an open-loop rollout of ``horizon`` actions of ``walk`` from every start (see the module docstring)."""
     tile = world_tile(world)
     rollouts = [
-        true_rollout(world, s, horizon, seed)
-        for s in tqdm(starts, desc=f"horizon {horizon}: true rollouts", disable=not progress, leave=False)
+        true_rollout(world, s, horizon, seed, walk)
+        for s in tqdm(starts, desc=f"{walk} walk {horizon}: true rollouts", disable=not progress, leave=False)
     ]
     psnrs, ssims, accs, exact, smooth_true, smooth_pred = [], [], [], [], [], []
     step_seconds, step_calls, step_items = 0.0, 0, 0
     example: dict[str, Any] = {}
     bar = tqdm(
-        total=len(starts) * horizon, desc=f"horizon {horizon}: imagine", disable=not progress, leave=False
+        total=len(starts) * horizon, desc=f"{walk} walk {horizon}: imagine", disable=not progress, leave=False
     )
     for i in range(0, len(starts), batch_size):
         group, rolls = starts[i : i + batch_size], rollouts[i : i + batch_size]
@@ -97,9 +124,8 @@ def long_horizon(
         length = max(len(a) for a, _ in rolls)
         preds = []
         for t in range(length):
-            acts = [
-                a[min(t, len(a) - 1)] for a, _ in rolls
-            ]  # finished rollouts repeat their last action (unscored)
+            # finished rollouts repeat their last action (unscored)
+            acts = [a[min(t, len(a) - 1)] for a, _ in rolls]
             tic = time.perf_counter()
             preds.append(imaginer.step(acts))  # (B, T', H, W, 3)
             step_seconds += time.perf_counter() - tic
@@ -120,17 +146,32 @@ def long_horizon(
             if not example:
                 example = {"true": tr, "pred": p, "start": s.frame, "actions": acts, "seed": s.seed}
     bar.close()
-    out: dict[str, Any] = {"horizon": horizon, "n": len(starts), "seeds": [s.seed for s in starts]}
+    out: dict[str, Any] = {
+        "walk": walk,
+        "horizon": horizon,
+        "n": len(starts),
+        "seeds": [s.seed for s in starts],
+    }
     out["psnr"], out["n_per_step"] = _nanmean(psnrs, horizon)
     # < horizon when the world's time limit cut every rollout
     out["steps_reached"] = max(len(a) for a, _ in rollouts)
+    out["unchanged_steps"] = sum(
+        int(
+            (~M.changed(np.concatenate([s.frame[None], true[:-1, -1]]), true[:, -1], tile, mse_eps=0.0)).sum()
+        )
+        for s, (_, true) in zip(starts, rollouts, strict=True)
+    )
     out["ssim"], _ = _nanmean(ssims, horizon)
     out["consistency_ssim"] = M.consistency([v for v in out["ssim"] if v is not None])
     if tile is not None:
         out["tile_accuracy"], _ = _nanmean(accs, horizon)
         out["consistency_tile_accuracy"] = M.consistency([v for v in out["tile_accuracy"] if v is not None])
-        # the share of rollouts whose whole grid is right at each step
-        out["grid_exact"], _ = _nanmean(exact, horizon)
+        # the share of rollouts whose whole grid is right at each step, and how many of how many
+        out["grid_exact"], counts = _nanmean(exact, horizon)
+        out["grid_exact_count"] = [
+            [int(round(m * c)), c] if m is not None else [0, 0]
+            for m, c in zip(out["grid_exact"], counts, strict=True)
+        ]
     st, sp = np.mean(smooth_true, axis=0), np.mean(smooth_pred, axis=0)  # (2,): per frame, per action
     out["smoothness"] = {
         "true": float(st[0]),

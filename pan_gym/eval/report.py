@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from pan_gym.eval import plots
+from pan_gym.eval.stats import wilson
 
 
 def to_jsonable(x: Any) -> Any:
@@ -54,6 +55,83 @@ def _last(curve: list[float | None]) -> float | None:
 def _at(curve: list[float | None] | None, step: int) -> float | None:
     """A per-step curve's value after ``step`` actions (1-based); None when absent (older reports)."""
     return curve[step - 1] if curve and len(curve) >= step else None
+
+
+# Result keys of the two long-horizon walks (``eval.horizon.WALKS``) and how the report names them.
+WALK_LABELS = {"horizon": "listing walk", "horizon_primitive": "primitive walk"}
+
+
+def _ci(count: list[int] | None) -> str:
+    """A proportion ``[k, n]`` as "value [lo, hi]" (95 % Wilson, percent)."""
+    if not count or not count[1]:
+        return "–"
+    lo, hi = wilson(*count)
+    return f"{100 * count[0] / count[1]:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+
+
+def _horizon_rows(row, key: str, label: str, h: str, hr: dict[str, Any], tiled: bool, ref: dict) -> None:
+    """The rows of one walk at one horizon (``row`` appends a row for every imaginer)."""
+    n = str(hr["n"])
+    end = hr.get("steps_reached", int(h))  # the world's time limit may stop every rollout before H
+    row(f"{label}: PSNR at step 1 (dB)", "", lambda r: r[key][h]["psnr"][0], n, _num)
+    row(f"{label}: PSNR at step {end} (dB)", "", lambda r: _last(r[key][h]["psnr"]), n, _num)
+    row(f"{label}: SSIM at step {end}", "", lambda r: _last(r[key][h]["ssim"]), n, _num)
+    if tiled:
+        for k in sorted({1, min(5, end), end}):
+            row(
+                f"{label}: whole grid right after {k} actions (% of rollouts [95 % CI])",
+                "",
+                lambda r, k=k: _at(r[key][h].get("grid_exact_count"), k),
+                n,
+                _ci,
+            )
+        row(
+            f"{label}: grid cells right at step {end} (%)", "", lambda r: _last(r[key][h]["tile_accuracy"]), n
+        )
+    row(
+        f"{label}: smoothness imagined / true, per frame (×)",
+        f"{ref['smoothness']}",
+        lambda r: r[key][h]["smoothness"]["ratio"],
+        n,
+        _ratio,
+    )
+    row(
+        f"{label}: smoothness imagined / true, per action (×)",
+        "",
+        lambda r: r[key][h]["smoothness"]["per_action"]["ratio"],
+        n,
+        _ratio,
+    )
+    c = "consistency_tile_accuracy" if tiled else "consistency_ssim"
+    row(
+        f"{label}: consistency, late/early {c.split('_', 1)[1]} (%)",
+        f"{ref['consistency']}",
+        lambda r: r[key][h][c]["ratio"],
+        n,
+    )
+
+
+def template_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """One action, per template: the share of changing transitions whose outcome is shown (fidelity, with its 95 %
+    Wilson interval) and step-wise accuracy (train phrasing), one column pair per imaginer."""
+    ims = results["imaginers"]
+    names = list(ims)
+    rows = []
+    for kind in ("agent", "environment"):
+        templates = sorted({t for r in ims.values() for t in r["fidelity"][kind].get("per_template", {})})
+        for t in templates:
+            cells = []
+            for name in names:
+                f = ims[name]["fidelity"][kind].get("per_template", {}).get(t)
+                sw = ims[name]["stepwise"]["train"].get("by_template", {}).get(t)
+                cells.append(_ci([f["shown"], f["n"]]) if f and "shown" in f else "–")
+                cells.append(f"{_pct(sw['accuracy'])} (n {sw['n']})" if sw else "–")
+            f0 = ims[names[0]]["fidelity"][kind]["per_template"].get(t, {})
+            rows.append([kind, f"`{t}`", str(f0.get("n", 0)), *cells])
+    head = ["kind", "template", "n (changing)"]
+    for name in names:
+        head += [f"{name}: whole grid right [95 % CI]", f"{name}: step-wise"]
+    return head, rows
 
 
 def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -105,47 +183,9 @@ def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                     lambda r, s=split, k=kind: r["stepwise"][s]["by_kind"][k]["accuracy"],
                     str(got["n"]),
                 )
-    for h, hr in sorted(ims[names[0]]["horizon"].items(), key=lambda kv: int(kv[0])):
-        n = str(hr["n"])
-        end = hr.get("steps_reached", int(h))  # the world's time limit may stop every rollout before H
-        row(f"H={h}: PSNR at step 1 (dB)", "", lambda r, h=h: r["horizon"][h]["psnr"][0], n, _num)
-        row(f"H={h}: PSNR at step {end} (dB)", "", lambda r, h=h: _last(r["horizon"][h]["psnr"]), n, _num)
-        row(f"H={h}: SSIM at step {end}", "", lambda r, h=h: _last(r["horizon"][h]["ssim"]), n, _num)
-        if tiled:
-            for k in sorted({1, min(5, end), end}):
-                row(
-                    f"H={h}: whole grid right at step {k} (% of rollouts)",
-                    "",
-                    lambda r, h=h, k=k: _at(r["horizon"][h].get("grid_exact"), k),
-                    n,
-                )
-            row(
-                f"H={h}: grid cells right at step {end} (%)",
-                "",
-                lambda r, h=h: _last(r["horizon"][h]["tile_accuracy"]),
-                n,
-            )
-        row(
-            f"H={h}: smoothness imagined / true, per frame (×)",
-            f"{ref['smoothness']}",
-            lambda r, h=h: r["horizon"][h]["smoothness"]["ratio"],
-            n,
-            _ratio,
-        )
-        row(
-            f"H={h}: smoothness imagined / true, per action (×)",
-            "",
-            lambda r, h=h: r["horizon"][h]["smoothness"]["per_action"]["ratio"],
-            n,
-            _ratio,
-        )
-        key = "consistency_tile_accuracy" if tiled else "consistency_ssim"
-        row(
-            f"H={h}: consistency, late/early {key.split('_', 1)[1]} (%)",
-            f"{ref['consistency']}",
-            lambda r, h=h, key=key: r["horizon"][h][key]["ratio"],
-            n,
-        )
+    for key, walk in WALK_LABELS.items():
+        for h, hr in sorted(ims[names[0]].get(key, {}).items(), key=lambda kv: int(kv[0])):
+            _horizon_rows(row, key, f"{walk} H={h}", h, hr, tiled, ref)
     row(
         "seconds per imagined step (one rollout)",
         "",
@@ -154,6 +194,12 @@ def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         lambda v: _num(v, "{:.2e}"),
     )
     return ["metric", "PAN (%)", *names, "n"], rows
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"] + [
+        "| " + " | ".join(r) + " |" for r in rows
+    ]
 
 
 def markdown(results: dict[str, Any], images: dict[str, str]) -> str:
@@ -169,9 +215,15 @@ def markdown(results: dict[str, Any], images: dict[str, str]) -> str:
         f"Evaluation seeds from {meta['seeds']['eval_seed_base']:,} (training seeds {meta['seeds']['train_seeds'][0]:,}–"
         f"{meta['seeds']['train_seeds'][1]:,}, disjoint); {meta['seconds']:.0f} s, {meta['torch_threads']} torch thread(s).",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "|".join("---" for _ in head) + "|",
-        *("| " + " | ".join(r) + " |" for r in rows),
+        *_table(head, rows),
+        "",
+        "## One action, per template",
+        "",
+        "Each template on its own, counted on transitions whose true frame changes (fidelity draws a template "
+        "uniformly from the world's listing, then one of its actions, in a train phrasing). Step-wise: the true "
+        "action's template; n there is its own.",
+        "",
+        *_table(*template_rows(results)),
         "",
         "## Planning (success in the real world)",
         "",
@@ -205,7 +257,11 @@ def markdown(results: dict[str, Any], images: dict[str, str]) -> str:
         "- Smoothness: PAN's median flow velocity × exp(−median acceleration); shown as imagined / true.",
         "- Consistency: mean score over the last quarter of the horizon / first quarter (1 = no drift); read it "
         "with the absolute scores (an imaginer that is wrong from the first step does not drift either).",
-        "- Long horizons stop at the world's time limit (Meta-World: 20 actions); per-step sample sizes are in the JSON.",
+        "- Long horizons: open-loop rollouts from the start frame alone. The listing walk (the headline) draws each "
+        "action as a user meets them, a template uniformly from the world's whole listing (agent actions and "
+        "environment events); the primitive walk takes forward-biased single steps. Every step of both changes the "
+        "true frame (a draw that would not is drawn again), so copying is wrong at every step. They stop at the "
+        "world's time limit (Meta-World: 20 actions); per-step sample sizes are in the JSON.",
         "- Full figures, per-step curves and sample sizes: the JSON beside this file.",
     ]
     return "\n".join(lines) + "\n"

@@ -2,9 +2,10 @@
 
 Training data is collected with ``pan-gym collect --seed 0``: episode i uses seed i, so training seeds live in
 ``TRAIN_SEEDS`` = [0, 1,000,000). Evaluation seeds start at ``EVAL_SEED_BASE`` = 1,000,000 and every evaluation
-checks ``assert_disjoint`` before it runs. A start state is the world after ``reset(seed)`` and a few seeded
-forward-biased random steps (so the agent is not always where levels put it); a warm-up step that would end the
-episode is undone, so no start state is terminal.
+checks ``assert_disjoint`` before it runs. A start state is the world after ``reset(seed)`` and a few seeded random
+actions drawn as a user meets them (``listing_action``: so the agent is not always where levels put it, and some
+starts carry an object or have a door); a warm-up step that would end the episode is undone, so no start state is
+terminal.
 
 Example:
     >>> from pan_gym.worlds import make_world
@@ -28,8 +29,8 @@ from pan_gym.worlds.base import World
 
 TRAIN_SEEDS = range(0, 1_000_000)
 EVAL_SEED_BASE = 1_000_000
-# Forward-biased walk by canonical template (BabyAI's names). Single-primitive actions only: a 50-action walk stays
-# inside BabyAI's 64-step time limit, so every action plays out in full.
+# The primitive walk by canonical template (BabyAI's names): forward-biased single steps, the second long-horizon
+# figure. Worlds without these templates walk uniformly over their agent actions.
 WALK_WEIGHTS: dict[str, float] = {"move forward": 4.0, "turn {side}": 3.0}
 
 
@@ -75,6 +76,12 @@ def walk_action(world: World, rng: np.random.Generator, weights: Mapping[str, fl
     return pick_action(world, world.actions("agent"), rng, weights)
 
 
+def listing_action(world: World, rng: np.random.Generator) -> str:
+    """An action as a user meets them: a template drawn uniformly from the world's whole listing
+    (``world.actions("all")``: agent actions and environment events), then one of its actions."""
+    return pick_action(world, world.actions("all"), rng)
+
+
 @dataclass
 class StartState:
     """One evaluation start: its seed, the frame (H, W, 3) uint8, the world snapshot and the mission."""
@@ -86,7 +93,8 @@ class StartState:
 
 
 def start_states(world: World, seeds: list[int], max_warmup: int = 3) -> list[StartState]:
-    """Reset at each seed, then take 0…``max_warmup`` seeded walk steps (undoing any that ends the episode)."""
+    """Reset at each seed, then take 0…``max_warmup`` seeded steps drawn from the whole listing
+    (``listing_action``; undoing any that ends the episode), so start states also carry objects and have doors."""
     assert_disjoint(seeds)
     out = []
     for seed in seeds:
@@ -94,7 +102,7 @@ def start_states(world: World, seeds: list[int], max_warmup: int = 3) -> list[St
         frame, info = world.reset(seed=seed)
         for _ in range(int(rng.integers(max_warmup + 1))):
             snap = world.get_state()
-            chunk, _, terminated, truncated, info2 = world.step(walk_action(world, rng))
+            chunk, _, terminated, truncated, info2 = world.step(listing_action(world, rng))
             if terminated or truncated:
                 world.set_state(snap)
                 break

@@ -7,7 +7,7 @@ frame (so copying cannot win), the 3 distractors are other actions (any kind) wi
 start state with fewer than 4 distinct outcomes is skipped. The imaginer simulates the true action from the start
 frame; it is correct when its final frame is strictly nearer (MSE) to the true outcome than to each distractor.
 Scored twice on the same items: with a train phrasing and with a held-out phrasing of the true action; accuracy
-overall, per kind (``by_kind``) and per phrasing pattern (``by_phrasing``, e.g. ``"approach the {color} {obj}"``).
+overall, per kind (``by_kind``), per template of the true action (``by_template``) and per phrasing pattern (``by_phrasing``, e.g. ``"approach the {color} {obj}"``).
 
 Example:
     >>> from pan_gym.worlds import make_world
@@ -107,6 +107,12 @@ def score_items(
         }
         for k in ("agent", "environment")
     }
+    template_of = getattr(world, "action_template", None)
+    templates = np.array([template_of(it["actions"][0]) if template_of else it["actions"][0] for it in items])
+    by_template = {
+        t: {"n": int((templates == t).sum()), "accuracy": float(correct[templates == t].mean())}
+        for t in sorted(set(templates.tolist()))
+    }
     patterns = np.array([p for _, p in phrased])
     by_phrasing = {
         p: {"n": int((patterns == p).sum()), "accuracy": float(correct[patterns == p].mean())}
@@ -117,6 +123,7 @@ def score_items(
         "n": len(items),
         "accuracy": float(correct.mean()),
         "by_kind": by_kind,
+        "by_template": by_template,
         "by_phrasing": by_phrasing,
         "chance": 0.25,
         "examples": [

@@ -1,8 +1,9 @@
 """The evaluation suite: every metric for one world and one imaginer (plus baselines), with seeds and sample sizes.
 
 Seeds (all from ``starts.EVAL_SEED_BASE`` = 1,000,000 up, checked disjoint from the training seeds [0, 1,000,000)):
-fidelity and step-wise start states use ``base + [0, n_states)``, long-horizon rollouts ``base + 10,000 + [0,
-n_rollouts)``, planning episodes ``base + 20,000 + [0, planning_episodes)``; ``seed_offset`` shifts all three (a
+fidelity and step-wise start states use ``base + [0, n_states)``, long-horizon rollouts (both walks of
+``eval.horizon``: ``horizon`` holds the listing walk, the headline, ``horizon_primitive`` the primitive walk)
+``base + 10,000 + [0, n_rollouts)``, planning episodes ``base + 20,000 + [0, planning_episodes)``; ``seed_offset`` shifts all three (a
 validation block for choosing checkpoints, so the default block stays a test set). Every imaginer is scored on the
 same start states, actions and true outcomes. PAN's published numbers sit beside ours under ``reference``; they
 were judged by VLMs and people on open-domain video, ours by the true simulator, so they are context, not targets.
@@ -26,7 +27,7 @@ import torch
 
 from pan_gym.eval import metrics as M
 from pan_gym.eval.fidelity import action_fidelity, world_tile
-from pan_gym.eval.horizon import long_horizon
+from pan_gym.eval.horizon import WALKS, long_horizon
 from pan_gym.eval.planning_eval import RandomPlanner, evaluate_planner
 from pan_gym.eval.simulators import CopyImaginer, Imaginer, ModelImaginer, OracleImaginer
 from pan_gym.eval.starts import EVAL_SEED_BASE, TRAIN_SEEDS, eval_seeds, start_states
@@ -123,9 +124,20 @@ def score_imaginer(world, imaginer: Imaginer, starts, rollouts_by_h, cfg: EvalCo
         for k in ("agent", "environment")
     }
     sw = stepwise(world, imaginer, starts, cfg.max_events, **kw)
-    hz = {str(h): long_horizon(world, imaginer, rollouts_by_h[h], h, **kw) for h in cfg.horizons}
-    longest = hz[str(max(cfg.horizons))]["speed"] if hz else {}
-    return {"fidelity": fid, "stepwise": sw, "horizon": hz, "speed": longest}
+    hz = {
+        walk: {
+            str(h): long_horizon(world, imaginer, rollouts_by_h[h], h, walk=walk, **kw) for h in cfg.horizons
+        }
+        for walk in WALKS
+    }
+    longest = hz["listing"][str(max(cfg.horizons))]["speed"] if cfg.horizons else {}
+    return {
+        "fidelity": fid,
+        "stepwise": sw,
+        "horizon": hz["listing"],
+        "horizon_primitive": hz["primitive"],
+        "speed": longest,
+    }
 
 
 def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dict[str, Any]:

@@ -20,13 +20,21 @@ def test_eval_cli_writes_report(tmp_path):
     assert ims["oracle"]["fidelity"]["agent"]["fidelity"] == 1.0
     assert ims["oracle"]["stepwise"]["heldout"]["accuracy"] in (1.0, None)
     assert ims["copy"]["fidelity"]["environment"]["fidelity"] == 0.0
-    assert set(ims["model"]["horizon"]) == {"4", "6"}
+    assert set(ims["model"]["horizon"]) == set(ims["model"]["horizon_primitive"]) == {"4", "6"}
+    assert (
+        ims["oracle"]["horizon"]["6"]["walk"] == "listing"
+        and ims["oracle"]["horizon"]["6"]["grid_exact"][-1] == 1
+    )
+    assert ims["copy"]["horizon_primitive"]["6"]["grid_exact"][0] == 0.0  # every step changes the frame
     assert report["reference"]["pan_percent"]["fidelity_agent"] == 70.3
     seeds = report["meta"]["seeds"]  # the validation block: every block shifted by the offset
     assert seeds["start_states"] == [1_100_000 + i for i in range(4)] and min(seeds["horizon"]) == 1_110_000
     assert report["planning"]["random"]["n"] == 2
     md = out.with_suffix(".md").read_text()
     assert "| fidelity, agent" in md and "70.3" in md
+    assert "| listing walk H=6: whole grid right after 6 actions" in md and "| primitive walk H=4:" in md
+    per_template = md.split("## One action, per template")[1].split("##")[0]
+    assert "| agent | `turn {side}` |" in per_template and "| environment |" in per_template
     pngs = sorted(p.name for p in tmp_path.glob("report_*.png"))
     assert (
         "report_horizon.png" in pngs

@@ -101,3 +101,56 @@ def test_imaginers_share_the_chunk_contract(starts, oracle, tiny_model):
         im.start(frames, [s.state for s in starts[:2]])
         out = im.step(["turn left", "move forward"])
         assert out.shape == (2, im.frames_per_action, 64, 64, 3) and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("walk", ["listing", "primitive"])
+def test_every_walk_step_changes_the_frame(world, walk):
+    from pan_gym.eval import metrics as M
+    from pan_gym.eval.fidelity import world_tile
+    from pan_gym.eval.horizon import true_rollout
+
+    tile, kinds, templates = world_tile(world), set(), set()
+    for s in start_states(world, eval_seeds(6, 10_000), max_warmup=0):
+        actions, chunks = true_rollout(world, s, 20, 0, walk)
+        finals = np.concatenate([s.frame[None], chunks[:, -1]])  # (L + 1, H, W, 3)
+        assert M.changed(finals[:-1], finals[1:], tile).all()  # copying the last frame is wrong at every step
+        for a in actions:
+            kinds.add(world.phrasebook.parse(a).template.kind)
+            templates.add(world.action_template(a))
+    if walk == "listing":  # the whole listing: events and multi-cell agent actions, not just single steps
+        assert kinds == {"agent", "environment"} and "go to the {color} {obj}" in templates
+        assert len(templates) >= 8
+    else:
+        assert templates == {"move forward", "turn {side}"}
+
+
+def test_copy_is_wrong_after_the_first_step_of_a_walk(world):
+    starts = start_states(world, eval_seeds(4, 10_000), max_warmup=0)
+    copy = long_horizon(world, CopyImaginer(), starts, 6, progress=False)
+    assert copy["walk"] == "listing" and copy["grid_exact"][0] == 0.0 and copy["unchanged_steps"] == 0
+    assert copy["grid_exact_count"][0] == [0, 4] and all(n == 4 for _, n in copy["grid_exact_count"])
+
+
+def test_unknown_walk_is_refused(world, starts):
+    from pan_gym.eval.horizon import true_rollout
+
+    with pytest.raises(ValueError, match="unknown walk"):
+        true_rollout(world, starts[0], 3, 0, "diagonal")
+
+
+def test_per_template_fidelity_has_intervals(world, starts, oracle):
+    r = action_fidelity(world, oracle, starts, "environment", 4, progress=False)
+    rows = r["per_template"]
+    assert len(rows) >= 3 and sum(t["n"] for t in rows.values()) == r["n_changed"]
+    for t in rows.values():
+        assert t["shown"] == t["n"] and t["copy_rate"] == 0.0
+        lo, hi = t["interval"]
+        assert lo < 1.0 == hi  # a perfect score on a few items still has a wide interval below it
+
+
+def test_a_walk_keeps_a_step_that_no_draw_can_change():
+    """CartPole's first push moves the cart less than a pixel: the walk goes on, and says so."""
+    cartpole = make_world("gym:CartPole-v1", actions=["push left", "push right"])
+    starts = start_states(cartpole, eval_seeds(2, 10_000), max_warmup=0)
+    r = long_horizon(cartpole, CopyImaginer(), starts, 4, progress=False)
+    assert r["n_per_step"] == [2] * 4 and 2 <= r["unchanged_steps"] < 8  # the first step of each rollout, at least

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pan_gym.ablate.stats import Estimate, bootstrap, disjoint, proportion, wilson
+from pan_gym.eval.stats import Estimate, bootstrap, disjoint, proportion, wilson
 
 
 @pytest.mark.parametrize(
