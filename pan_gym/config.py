@@ -89,22 +89,12 @@ class TextConfig:
     scratch_hidden_size: int = 64  # for minilm-scratch: BERT width
     scratch_layers: int = 1
     freeze: bool = True
-    # minilm kinds: the first max_tokens - 1 token states, then the sentence embedding (their mean, what
-    # all-MiniLM-L6-v2 was trained to make paraphrase-invariant) as the last token; shapes are unchanged
-    sentence_token: bool = False
-    # training only, with sentence_token: the share of actions whose word tokens are hidden (zeroed and masked),
-    # so the model must also read the action from the sentence embedding alone
-    word_dropout: float = 0.0
 
     def __post_init__(self):
         check_fields(self, "text.")
         kinds = ("minilm", "minilm-scratch", "minilm-random", "qwen")
         if self.kind not in kinds:
             raise ConfigError(f"text.kind must be one of {kinds}, got {self.kind!r}")
-        if self.sentence_token and self.kind == "qwen":
-            raise ConfigError("text.sentence_token needs a minilm text encoder")
-        if not 0.0 <= self.word_dropout < 1.0 or (self.word_dropout > 0 and not self.sentence_token):
-            raise ConfigError("text.word_dropout must be in [0, 1) and needs text.sentence_token")
 
 
 @dataclass
@@ -132,25 +122,12 @@ class DecoderConfig:
     freq_dim: int = 256
     cross_attn_norm: bool = True
     adaln_action: bool = True  # also add the pooled action+state to the per-frame adaLN embedding (zero-init)
-    # > 0: a learned absolute position per token of an (n × n) token grid, added after the patch embedding
-    # (zero-init; off by default: Wan's DiT has 3D RoPE alone, which gives relative positions only; fine-tuning the
-    # default BabyAI model with it did not teach "go to", see its model card)
-    abs_pos_grid: int = 0
     # False (probe): the decoder is given ŝ = 0, so it renders from the action text and the previous frame
     # alone (a text-conditioned video model; the backbone then learns from the reward head only)
     use_state: bool = True
-    # True: every frame of a window also gets the window's conditioning frame as extra input channels (as Wan's
-    # image-to-video DiT takes its first frame), a direct path for copying unchanged pixels; a model saved without
-    # them loads with these channels' patch-embedding weights at zero (the same function). Off in the shipped models
-    cond_channels: bool = False
-    # True: the DiT's output is added to the window's conditioning frame, so it predicts only what the action
-    # changes (a residual x0-prediction: zero output = copy the frame); needs diffusion.prediction = "x0"
-    predict_change: bool = False
     # True: the DiT also predicts a per-pixel gate g and the clean frame is g·(the window's clean conditioning frame)
     # + (1 − g)·(its drawn frame), so what the action leaves alone is copied exactly and only the rest is drawn (the
-    # masked compositing of CDNA-style video prediction); needs diffusion.prediction = "x0". A model saved without
-    # it loads with the gate half open (its drawn frame and the source averaged), to be fine-tuned into it. On in
-    # metaworld-small (its stage 4: sharper, less drift, imagined motion 1.05x the true; RESULTS.md), off by default
+    # masked compositing of CDNA-style video prediction); needs diffusion.prediction = "x0". On in metaworld-small
     copy_gate: bool = False
     # training: weight of a binary cross-entropy teaching the gate which pixels the action leaves alone (equal to the
     # source within the change threshold; changed pixels weighted by diffusion.change_weight as in the flow loss);
@@ -227,13 +204,10 @@ class PanConfig:
     def __post_init__(self):
         check_fields(self)
         check_shapes(self)
-        if self.decoder.predict_change and self.decoder.copy_gate:
-            raise ConfigError("decoder.predict_change and decoder.copy_gate are two ways to copy: choose one")
-        for name in ("predict_change", "copy_gate"):
-            if getattr(self.decoder, name) and self.diffusion.prediction != "x0":
-                raise ConfigError(
-                    f'decoder.{name} needs diffusion.prediction="x0" (it predicts the clean frame)'
-                )
+        if self.decoder.copy_gate and self.diffusion.prediction != "x0":
+            raise ConfigError(
+                'decoder.copy_gate needs diffusion.prediction="x0" (it predicts the clean frame)'
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -26,8 +26,8 @@ class ConfigError(ValueError):
     """A config value of the wrong type or out of range; the message names the field (``decoder.num_layers``)."""
 
 
-_PROBABILITIES = {"frame_dropout", "word_dropout", "first_chunk_prob", "cfg_dropout", "grid_prob"}
-_MAY_BE_ZERO = {"abs_pos_grid", "fullatt_block_indexes"}
+_PROBABILITIES = {"frame_dropout", "first_chunk_prob", "cfg_dropout", "grid_prob"}
+_MAY_BE_ZERO = {"fullatt_block_indexes"}
 
 
 def check_fields(cfg: Any, prefix: str = "") -> None:
@@ -115,3 +115,33 @@ def check_shapes(cfg: PanConfig) -> None:
             for part in path.split("."):
                 value = getattr(value, part)
             raise ConfigError(f"{path}: {value!r} must be {what}")
+
+
+# Fields that config.json files of format version 1 may hold and this version no longer has, with the value that
+# meant "off". A retired field at its off value is dropped on load; one that was on names itself in the error.
+RETIRED: dict[str, dict[str, Any]] = {
+    "decoder": {"abs_pos_grid": 0, "cond_channels": False, "predict_change": False},
+    "text": {"sentence_token": False, "word_dropout": 0.0},
+}
+
+
+def drop_retired(config: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 config dict without its retired fields (see ``RETIRED``); ``ConfigError`` for one that is on.
+
+    Example:
+        >>> drop_retired({"text": {"kind": "minilm", "sentence_token": False}})
+        {'text': {'kind': 'minilm'}}
+    """
+    out = dict(config)
+    for section, fields in RETIRED.items():
+        if not isinstance(out.get(section), dict):
+            continue
+        kept = dict(out[section])
+        for name, off in fields.items():
+            if name in kept and kept.pop(name) != off:
+                raise ConfigError(
+                    f"{section}.{name}: {config[section][name]!r} is a feature this pan-gym no longer has "
+                    f"(only {off!r} loads); load the model with the pan-gym release that trained it"
+                )
+        out[section] = kept
+    return out

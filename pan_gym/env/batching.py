@@ -41,10 +41,9 @@ def tensors(state: RolloutState) -> Iterator[torch.Tensor]:
     yield sw.last_frame
     yield from (t for t in (sw.prev_cond, sw.prev_source) if t is not None)
     yield from sw.prev_traj
-    for u in sorted(sw.prev_prefix):  # the decoder's prefix cache: (K, V) per block, conditioning frame
+    for u in sorted(sw.prev_prefix):  # the decoder's prefix cache: (K, V) per block
         for k, v in sw.prev_prefix[u].kv:
             yield from (k, v)
-        yield sw.prev_prefix[u].first
     yield from _condition_tensors(sw.prev_condition)
     yield from sw.noise or ()
     yield from (t for t in (state.vis, state.s_hat) if t is not None)

@@ -10,10 +10,6 @@ with PAN's additions:
   frames against them (``prefix=``), as the earlier frames never attend to later ones (``diffusion.reuse_prefix``);
 - optionally (``adaln_action``) the pooled action text and state added to the per-frame adaLN embedding, through a
   zero-initialised projection (the standard remedy for weak action conditioning; off in the paper preset);
-- optionally (``cond_channels``) the window's conditioning frame concatenated to every frame's channels, as Wan's
-  image-to-video DiT concatenates its first frame, so what the action leaves alone can be copied, not redrawn;
-- optionally (``predict_change``) the output added to the window's conditioning frame: with x0-prediction the DiT
-  then predicts what the action changes, and a zero output copies the frame;
 - optionally (``copy_gate``) one more output channel, a per-pixel gate g: the clean frame is composited as
   g·source + (1 − g)·drawn, where source is the window's clean conditioning frame, so what the action leaves
   alone is copied exactly and only what it changes is drawn.
@@ -72,7 +68,6 @@ class FramePrefix:
 
     kv: list[tuple[torch.Tensor, torch.Tensor]]
     frames: int  # latent frames the keys cover
-    first: torch.Tensor  # (B, C, 1, h, w) the recorded window's conditioning frame (its first)
 
 
 class _Context:
@@ -200,14 +195,14 @@ class Decoder(nn.Module):
     ):
         super().__init__()
         self.cfg, self.frames_per_chunk = cfg, frames_per_chunk
-        channels = (latent_channels * (2 if cfg.cond_channels else 1), latent_channels + int(cfg.copy_gate))
+        channels = (latent_channels, latent_channels + int(cfg.copy_gate))
         if transformer is not None:
             c_in = transformer.config.in_channels
             loaded = (c_in, transformer.config.out_channels or c_in)
             if loaded != channels:
                 raise ValueError(
                     f"the loaded DiT has (in, out) channels {loaded}, the decoder needs {channels} "
-                    "(decoder.cond_channels / copy_gate add channels: train from a DiT built for them)"
+                    "(decoder.copy_gate adds an output channel: train from a DiT built for it)"
                 )
         self.dit = transformer or SkyReelsV2Transformer3DModel(
             patch_size=tuple(cfg.patch_size),
@@ -242,29 +237,6 @@ class Decoder(nn.Module):
             with torch.no_grad():
                 gate_w, gate_b = self.gate_params()
                 gate_w.zero_(), gate_b.fill_(GATE_INIT)
-        self.abs_pos = None
-        if cfg.abs_pos_grid > 0:
-            self.abs_pos = nn.Parameter(torch.zeros(inner, cfg.abs_pos_grid, cfg.abs_pos_grid))  # (D, n, n)
-            self.dit.patch_embedding.register_forward_hook(self._add_abs_pos)
-
-    def widen(self, tensors: dict[str, torch.Tensor], prefix: str = "") -> dict[str, torch.Tensor]:
-        """Saved weights (keys under ``prefix``) of a decoder without ``cond_channels`` / ``copy_gate`` made to fit
-        this one: new input channels at zero (the same function), the gate's output rows as this decoder initialised
-        them (zero weight, logit ``GATE_INIT``: half open until training says where to copy)."""
-        tensors = dict(tensors)
-        key = prefix + "dit.patch_embedding.weight"
-        want = self.dit.patch_embedding.weight.shape[1]
-        if key in tensors and tensors[key].shape[1] < want:
-            w = tensors[key]  # (D, C, pt, ph, pw)
-            tensors[key] = torch.cat([w, w.new_zeros(w.shape[0], want - w.shape[1], *w.shape[2:])], dim=1)
-        if self.cfg.copy_gate:
-            for name, gate in zip(("weight", "bias"), self.gate_params(), strict=True):  # gate (P, …)
-                key = f"{prefix}dit.proj_out.{name}"
-                if key in tensors and tensors[key].shape[0] < self.dit.proj_out.out_features:
-                    # rows are (patch position, channel): (P, C, …), one gate row appended per position
-                    saved = tensors[key].unflatten(0, (gate.shape[0], -1))
-                    tensors[key] = torch.cat([saved, gate.detach()[:, None].to(saved)], dim=1).flatten(0, 1)
-        return tensors
 
     def gate_params(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Views of the copy gate's rows of the output projection: weight (P, D), bias (P,), P = pt·ph·pw."""
@@ -275,13 +247,6 @@ class Decoder(nn.Module):
     def _add_frame_bias(self, module, inputs, temb: torch.Tensor) -> torch.Tensor:
         bias = self._ctx.frame_bias
         return temb if bias is None else temb + bias.to(temb.dtype)  # (B, F, inner)
-
-    def _add_abs_pos(self, module, inputs, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens (B, D, F, h, w) + the position table (D, h, w), the same for every frame."""
-        h, w = tokens.shape[-2:]
-        if h > self.abs_pos.shape[1] or w > self.abs_pos.shape[2]:
-            raise ValueError(f"a {h}×{w} token grid exceeds decoder.abs_pos_grid={self.abs_pos.shape[1]}")
-        return tokens + self.abs_pos[:, None, :h, :w].to(tokens.dtype)
 
     def _masks(self, conds: list[ChunkCondition], frames: int, hw_tokens: int, device) -> None:
         """Fill the shared context: self-attention mask, per-chunk text and state masks, frame biases."""
@@ -343,22 +308,18 @@ class Decoder(nn.Module):
             ctx.rope = tuple(r[:, -frames * hw :] for r in rope)  # positions after the prefix's frames
         ctx.record = [] if record else None
         text = torch.cat([c.text for c in conds], dim=1)  # (B, n·Lt, E)
-        first = prefix.first if prefix is not None else x[:, :, :1]  # (B, C, 1, h, w) the conditioning frame
-        x_in = torch.cat([x, first.expand(-1, -1, frames, -1, -1)], dim=1) if self.cfg.cond_channels else x
         try:
             out = self.dit(
-                hidden_states=x_in,
+                hidden_states=x,
                 timestep=sigma * 1000.0,  # (B, F): Wan's timestep scale
                 encoder_hidden_states=text.to(x.dtype),
                 enable_diffusion_forcing=True,
                 return_dict=False,
             )[0]
-            if self.cfg.predict_change:
-                out = out + first.to(out.dtype)  # x̂_0 = conditioning frame + predicted change
             if self.cfg.copy_gate:  # x̂_0 = g·source + (1 − g)·drawn, per pixel
                 drawn, logit = out[:, :c], out[:, c:]  # (B, C, F, h, w), (B, 1, F, h, w)
                 out = drawn + torch.sigmoid(logit.float()).to(out.dtype) * (source.to(out.dtype) - drawn)
-            recorded = FramePrefix(ctx.record, frames, first) if record else None
+            recorded = FramePrefix(ctx.record, frames) if record else None
         finally:
             ctx.self_mask = ctx.text_mask = ctx.state = ctx.frame_bias = None
             ctx.rope = ctx.prefix = ctx.record = None

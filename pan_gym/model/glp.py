@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -52,7 +52,6 @@ class RolloutState:
     s_hat: torch.Tensor | None = None  # latest predicted state ŝ (B, Q, D)
     pending: ChunkCondition | None = None  # the predicted step waiting to be decoded
     steps: int = 0
-    extras: dict = field(default_factory=dict)
 
     @property
     def batch_size(self) -> int:
@@ -175,7 +174,6 @@ class PanWorldModel(nn.Module):
             num_layers=t.scratch_layers,
             freeze=t.freeze if t.kind == "minilm" else False,
             same_architecture=t.kind == "minilm-random",
-            sentence_token=t.sentence_token,
         )
 
     # ---- construction ---------------------------------------------------------------------------------------
@@ -212,10 +210,10 @@ class PanWorldModel(nn.Module):
     ) -> PanWorldModel:
         """Load a directory written by ``save_pretrained`` (local paths only); raises ``io.CheckpointError``.
 
-        ``overrides`` change the saved config first (``apply_overrides``, e.g. ``diffusion.sampler_steps=4``); ones
-        that change the weights' shapes raise ``io.CheckpointError``; ones that add a module (e.g.
-        ``decoder.abs_pos_grid=8``) keep its initialisation while every saved weight loads as saved, and
-        ``decoder.cond_channels=true`` / ``decoder.copy_gate=true`` load the decoder widened (``Decoder.widen``)."""
+        ``overrides`` change the saved config first (``apply_overrides``, e.g. ``diffusion.sampler_steps=4``: the
+        inference settings); ones that add a module (``backbone.supervision=latent``'s head) keep its initialisation
+        while every saved weight loads as saved; ones that drop or reshape a saved weight raise
+        ``io.CheckpointError`` naming it."""
         raw = io.read_config(directory)
         try:
             saved_cfg = PanConfig.from_dict(raw)
@@ -229,10 +227,9 @@ class PanWorldModel(nn.Module):
         except io.CheckpointError:
             if cfg == saved_cfg:
                 raise
-            # an override that adds modules or input channels: the file must fit the model it was written for; new
-            # modules keep their initialisation, new channels are added as Decoder.widen says
+            # an override that adds a module (an ablation's head, for continued training): the file must fit the
+            # model it was written for, and every saved weight the new model unchanged; new modules keep their init
             tensors = io.read_weights(directory, cls(saved_cfg)._persistent_state())
-            tensors = model.decoder.widen(tensors, "decoder.")
             bad = [k for k, v in tensors.items() if k not in expected or v.shape != expected[k].shape]
             if bad:
                 raise io.CheckpointError(

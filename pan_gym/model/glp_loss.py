@@ -55,10 +55,6 @@ def glp_loss(
         vis = torch.where(drop, model.backbone.no_frame.to(vis.dtype), vis)
     flat = [a for row in actions for a in row]
     text, mask = model.text(flat)  # (B·N, L, E), (B·N, L)
-    if model.training and model.cfg.text.word_dropout > 0:  # only the sentence token (the last) is left
-        hide = torch.rand((len(flat), 1), generator=generator).to(mask.device) < model.cfg.text.word_dropout
-        hide = hide & (torch.arange(mask.shape[1], device=mask.device) < mask.shape[1] - 1)  # (B·N, L)
-        text, mask = text.masked_fill(hide[..., None], 0.0), mask & ~hide
     text, mask = text.unflatten(0, (b, n)), mask.unflatten(0, (b, n))  # (B, N, L, E), (B, N, L)
     s_hat = model.backbone.forward_train(vis, text)  # (B, N, Q, D)
     out: dict[str, torch.Tensor] = {}

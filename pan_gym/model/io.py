@@ -26,8 +26,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from pan_gym.config_checks import ConfigError, drop_retired
+
 FORMAT = "pan-gym"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the decoder's and text encoder's retired fields are gone (config_checks.RETIRED)
+READABLE_VERSIONS = (1, 2)
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 _FLOAT_DTYPES = ("float32", "bfloat16", "float16", "float64")
 _TMP = ".tmp-"  # infix of a save's temporary files: f".{name}{_TMP}{pid}-{token}"
@@ -145,16 +148,23 @@ def _header(directory: str | Path) -> dict:
         raise CheckpointError(f"{path}: corrupted JSON ({e})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("config"), dict):
         raise CheckpointError(f"{path}: not a pan-gym model config")
-    if data.get("format_version") != FORMAT_VERSION:
+    if data.get("format_version") not in READABLE_VERSIONS:
         raise CheckpointError(
-            f"{path}: format version {data.get('format_version')}, this pan-gym reads {FORMAT_VERSION}"
+            f"{path}: format version {data.get('format_version')}, this pan-gym reads {READABLE_VERSIONS}"
         )
     return data
 
 
 def read_config(directory: str | Path) -> dict:
-    """The model config dict stored in ``directory/config.json``; clear errors naming the file."""
-    return _header(directory)["config"]
+    """The model config dict stored in ``directory/config.json``, in this version's fields (a version-1 file loses
+    its retired fields, ``config_checks.drop_retired``); clear errors naming the file."""
+    header = _header(directory)
+    if header["format_version"] == 1:
+        try:
+            return drop_retired(header["config"])
+        except ConfigError as e:
+            raise CheckpointError(f"{Path(directory) / CONFIG_NAME}: {e}") from None
+    return header["config"]
 
 
 def read_weights(directory: str | Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

