@@ -14,7 +14,7 @@ import argparse
 
 import torch
 
-from pan_gym.env.models import load_model
+from pan_gym.env.models import resolve_model
 from pan_gym.perf.cache import cache_vs_recompute
 
 
@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    model = load_model(args.preset, args.config)
+    model = resolve_model(args.preset, overrides=args.config)
     f = model.backbone
     print(
         f"preset={args.preset} threads={args.threads} batch={args.batch} Q={f.num_queries} N_vis={f.n_vis} "

@@ -14,7 +14,7 @@ import argparse
 
 import torch
 
-from pan_gym.env.models import load_model
+from pan_gym.env.models import resolve_model
 from pan_gym.perf.envs import env_throughput
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     print(header)
     print("|" + "---|" * 7)
     for preset, steps in zip(args.presets, args.steps + args.steps[-1:] * len(args.presets), strict=False):
-        r = env_throughput(load_model(preset, args.config), n, steps, args.repeats)
+        r = env_throughput(resolve_model(preset, overrides=args.config), n, steps, args.repeats)
         print(
             f"| {preset} | {r['singles']:.1f} | {r['vector']:.1f} | **{r['vector'] / r['singles']:.2f}×** | "
             f"{r['vector_churn']:.1f} ({r['cohorts']}) | {r['latent']:.1f} | **{r['latent'] / r['singles']:.1f}×** |",

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 
 from pan_gym.diffusion.flow import add_noise
+from pan_gym.env.models import resolve_model
 from pan_gym.eval import metrics as M
 from pan_gym.eval.fidelity import imagine_final
 from pan_gym.eval.simulators import ModelImaginer
 from pan_gym.eval.starts import eval_seeds, start_states
 from pan_gym.eval.stepwise import build_items
-from pan_gym.eval.suite import load_model
 from pan_gym.worlds import make_world
 
 
@@ -47,7 +47,7 @@ def main() -> None:
     world = make_world(args.world)
     starts = start_states(world, eval_seeds(args.n_states, args.seed_offset))
     items = [it for it in build_items(world, starts, progress=False) if it["kind"] == "agent"]
-    model, _ = load_model(args.model, args.world)
+    model = resolve_model(args.model, default=args.world)
     actions = [it["actions"][0] for it in items]
     before = np.stack([it["start"].frame for it in items])  # (N, H, W, 3) uint8
     finals = np.stack([it["finals"] for it in items])  # (N, 4, H, W, 3) uint8, index 0 the truth

@@ -4,11 +4,11 @@
 # the step stage 5 starts from (~75 min to its end), stage 5 ~85 min, stage 6 ~55 min, stage 7 ~45 min, stage 8 ~37 min,
 # eval ~3 min).
 # Every step resumes where it stopped (re-run the script after an interruption).
-# Stages 1-5 of the shipped weights were trained before commit 2d5e6b1 fixed the resampling of a 4-frame chunk to
-# one frame: they learned the frame after the first primitive step of a multi-cell action ("go to the X"), stages 6
-# and 7 its outcome. Re-run with today's code, every stage learns outcomes; that run has not been made. Likewise the
-# data of the shipped stages 1-7 were worded from the train phrasings before session 11 widened them (3-4 -> 5-8 per
-# action); stage 8 re-words every action each epoch from the wider set, so a re-run differs there only before stage 8.
+# Two differences from the shipped weights: their stages 1-5 learned, for a multi-cell action ("go to the X"), the
+# frame after its first primitive step (a resampling bug fixed in commit 2d5e6b1; this script's stages all learn the
+# action's outcome), and their stages 1-7 saw 3-4 train phrasings per action instead of today's 5-8. A full re-run
+# has not been made. --bf16 pays on CPUs with native bf16 (AMX, avx512_bf16); elsewhere drop it (fp32 is ~20x faster
+# there; pan_gym.perf.timing.native_bf16() tells which).
 #   bash scripts/train_default_babyai.sh [WORKDIR]      (default WORKDIR: ./runs/default-babyai)
 set -euo pipefail
 W=${1:-runs/default-babyai}
@@ -38,7 +38,7 @@ $PAN train --preset small --world babyai --data "$W/data,$W/data-events" --stage
   --save-every 100 --threads 2 --resume --no-progress --out "$W/stage3"
 
 # 5. Stage 4: from stage 3's EMA weights, lr 2e-4 on a 4,000-step cosine, stopped after its step-1,700 checkpoint
-#    (session 2 shipped that checkpoint's EMA weights).
+#    (the next stage starts from that checkpoint's EMA weights).
 $PAN train --preset small --world babyai --data "$W/data,$W/data-events" --stage joint --init "$W/stage3/final" \
   --steps 4000 --batch-size 16 --window 2 --lr 2e-4 --warmup-steps 50 --min-lr-ratio 0.2 --bf16 --ema-decay 0.999 \
   --save-every 100 --keep-checkpoints 100 --threads 2 --resume --no-progress --out "$W/stage4"
@@ -60,8 +60,7 @@ $PAN train --preset small --world babyai --data "$W/data,$W/data-events,$W/data-
   --bf16 --ema-decay 0.999 --save-every 100 --threads 2 --resume --no-progress --out "$W/stage6"
 $PAN export "$W/stage6/checkpoints/step_003000" "$W/stage6-3000"
 
-# 8. Stage 7: from stage 6's EMA weights, the same data, lr 1e-4 on a 2,400-step cosine to 0.2x (shipped in sessions
-#    8-10: its last EMA weights).
+# 8. Stage 7: from stage 6's EMA weights, the same data, lr 1e-4 on a 2,400-step cosine to 0.2x.
 $PAN train --preset small --world babyai --data "$W/data,$W/data-events,$W/data-macro,$W/data-macro" --stage joint \
   --init "$W/stage6-3000" --steps 2400 --batch-size 16 --window 2 --lr 1e-4 --warmup-steps 50 --min-lr-ratio 0.2 \
   --bf16 --ema-decay 0.999 --save-every 100 --threads 2 --resume --no-progress --out "$W/stage7"

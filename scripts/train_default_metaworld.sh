@@ -30,7 +30,7 @@ $PAN train --preset small --world metaworld --data "$W/data-mixed,$W/data-random
 
 # 4. Stage 3: from stage 2's EMA weights, a new data order (seed 3), lr 2e-4 on a 4,500-step cosine to 0.2x; the
 #    model's config turns on diffusion.shared_noise (inference only: a rollout reuses one noise draw for every
-#    action, so the blur does not flicker; no effect on training). Shipped from session 10 to 14.
+#    action, so the blur does not flicker; no effect on training).
 $PAN train --preset small --world metaworld --data "$W/data-mixed,$W/data-random" --stage joint --init "$W/stage2/final" \
   --steps 4500 --batch-size 16 --window 2 --lr 2e-4 --warmup-steps 100 --min-lr-ratio 0.2 --bf16 --ema-decay 0.999 \
   --save-every 250 --keep-checkpoints 20 --seed 3 --threads 2 --resume --no-progress \

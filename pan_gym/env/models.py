@@ -1,4 +1,5 @@
-"""Which ``PanWorldModel`` an env runs: a model object, a local directory, a preset name, or the shipped default.
+"""Which ``PanWorldModel`` runs: a model object, a local directory, a preset name, or the shipped default. Every
+front end (envs, eval, demo, play, web, bench) loads through ``resolve_model``.
 
 Loaded models are cached per process (keyed by directory or preset name), so eight envs share one model. Preset
 names build random weights from a fixed seed, so ``model="tiny"`` is the same network in every process.
@@ -15,6 +16,7 @@ import contextlib
 import copy
 import weakref
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -25,18 +27,41 @@ SHIPPED = {"babyai": ASSETS / "babyai-small", "metaworld": ASSETS / "metaworld-s
 _CACHE: dict[str, object] = {}
 
 
+class ModelSpecError(RuntimeError):
+    """A model spec that names nothing loadable (the message says what to pass instead)."""
+
+
 def shipped_model_dir(world: str) -> Path:
-    """The directory of the model shipped for ``world``; ``RuntimeError`` if none ships yet."""
-    if world not in SHIPPED:
-        raise RuntimeError(f"no model ships for world {world!r}; pass model=<PanWorldModel or directory>")
-    path = SHIPPED[world]
-    if not (path / "config.json").is_file():
-        raise RuntimeError(
-            f"no shipped {world} model is present yet (expected {path}). Pass model= explicitly: a "
-            "PanWorldModel, a local directory written by save_pretrained, or a preset name such as "
-            "'tiny' or 'small' (random weights), e.g. gym.make('pan_gym/BabyAI-v0', model='tiny')"
+    """The directory of the model shipped for ``world``; ``ModelSpecError`` if none ships."""
+    path = SHIPPED.get(world)
+    if path is None or not (path / "config.json").is_file():
+        raise ModelSpecError(
+            f"no shipped {world} model is present in this copy of pan-gym (expected {path}). Pass a model "
+            "instead: a preset name such as 'tiny' or 'small' (random weights: every step runs, the frames are "
+            "noise) or a directory written by save_pretrained (e.g. a training run's final/); model= in Python "
+            "(gym.make('pan_gym/BabyAI-v0', model='tiny')), --model on the command line"
         )
     return path
+
+
+def is_preset(spec: Any) -> bool:
+    """``spec`` names a preset (and no directory of that name exists)."""
+    return isinstance(spec, str) and spec in PRESETS and not Path(spec).exists()
+
+
+def describe_model(spec: Any, world: str | None = None, overrides: str = "") -> str:
+    """What a spec loads, for reports and front ends: "shipped babyai-small (DIR)", "preset 'tiny' (random
+    weights)" or the resolved directory; "… with OVERRIDES" when there are some."""
+    if spec is None or spec == "default":
+        path = SHIPPED.get(world or "", Path("?"))
+        desc = f"shipped {path.name} ({path})"
+    elif is_preset(spec):
+        desc = f"preset {spec!r} (random weights)"
+    elif isinstance(spec, (str, Path)):
+        desc = str(Path(spec).expanduser().resolve())
+    else:
+        desc = type(spec).__name__
+    return f"{desc} with {overrides}" if overrides else desc
 
 
 PRECISIONS = ("fp32", "bf16", "bf16-weights")
@@ -71,41 +96,47 @@ def with_precision(model, precision: str):
     return model, lambda: torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
-def resolve_model(model=None, default: str | None = None):
-    """``model``: a ``PanWorldModel`` (used as is), a preset name, a local directory, or None for the shipped
-    model of world ``default``. Returns the model in eval mode."""
+def resolve_model(model: Any = None, default: str | None = None, overrides: str = ""):
+    """The one model loader. ``model``: a ``PanWorldModel`` (used as is), ``"default"`` or None (the shipped model
+    of world ``default``), a preset name (random weights, seed 0) or a local directory written by
+    ``save_pretrained``. ``overrides`` change its config first (``apply_overrides``: inference settings such as
+    ``diffusion.sampler_steps=4``; a directory's weights must still fit). Returns the model in eval mode; models
+    loaded without overrides are cached per process. Raises ``ModelSpecError`` for a spec that names nothing,
+    ``io.CheckpointError`` for a directory that cannot be loaded."""
     from pan_gym.model.glp import PanWorldModel  # deferred: importing pan_gym must not build torch models
 
     if isinstance(model, PanWorldModel):
+        if overrides:
+            raise ValueError("overrides apply to a model loaded from a preset name or a directory")
         return model
-    if model is None:
+    if model is None or model == "default":
         if default is None:
-            raise RuntimeError("no model given: pass model=<PanWorldModel, directory or preset name>")
+            raise ModelSpecError("no model given: pass model=<PanWorldModel, directory or preset name>")
         model = shipped_model_dir(default)
     if not isinstance(model, (str, Path)):
         raise ValueError(f"model must be a PanWorldModel, a directory or a preset name, got {type(model)}")
-    if isinstance(model, str) and model in PRESETS and not Path(model).exists():
+    if is_preset(model):
         key = f"preset:{model}"
-        if key not in _CACHE:
+
+        def build():
             with torch.random.fork_rng():
                 torch.manual_seed(0)
-                _CACHE[key] = PanWorldModel.from_preset(model).eval()
-        return _CACHE[key]
-    path = Path(model).expanduser().resolve()
-    key = f"dir:{path}"
+                return PanWorldModel.from_config(apply_overrides(preset(model), overrides))
+
+    else:
+        path = Path(model).expanduser()
+        if not path.exists():
+            raise ModelSpecError(
+                f"model {str(model)!r} is neither 'default', a preset ({', '.join(sorted(PRESETS))}) nor an "
+                "existing directory"
+            )
+        key = f"dir:{path.resolve()}"
+
+        def build():
+            return PanWorldModel.from_pretrained(path, overrides=overrides)  # io.CheckpointError on a bad dir
+
+    if overrides:
+        return build().eval()
     if key not in _CACHE:
-        _CACHE[key] = PanWorldModel.from_pretrained(path).eval()  # raises io.CheckpointError on a bad dir
+        _CACHE[key] = build().eval()
     return _CACHE[key]
-
-
-def load_model(spec: str, overrides: str = ""):
-    """A preset name (built with seed 0) or a ``save_pretrained`` directory, with config overrides applied (a
-    directory's shapes must still fit). Returns it in eval mode."""
-    from pan_gym.model.glp import PanWorldModel  # deferred, as in resolve_model
-
-    if spec in PRESETS and not Path(spec).exists():
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            return PanWorldModel.from_config(apply_overrides(preset(spec), overrides)).eval()
-    model = PanWorldModel.from_pretrained(spec, overrides=overrides)
-    return model.eval()

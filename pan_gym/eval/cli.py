@@ -68,8 +68,9 @@ def register(app: Any) -> None:
         import torch
 
         torch.set_num_threads(1)
+        from pan_gym.env.models import resolve_model
         from pan_gym.eval.report import write_report
-        from pan_gym.eval.suite import EvalConfig, load_model, run_suite
+        from pan_gym.eval.suite import EvalConfig, run_suite
 
         try:
             hs = tuple(int(h) for h in horizons.split(",") if h.strip())
@@ -104,7 +105,7 @@ def register(app: Any) -> None:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from None
         try:
-            load_model(model, world, config)  # fail fast with a clear message (loaded models are cached)
+            resolve_model(model, default=world, overrides=config)  # fail fast with a clear message
         except (RuntimeError, OSError, ValueError) as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from None

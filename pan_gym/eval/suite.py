@@ -20,11 +20,11 @@ from __future__ import annotations
 import platform
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 
+from pan_gym.env.models import describe_model, resolve_model
 from pan_gym.eval import metrics as M
 from pan_gym.eval.fidelity import action_fidelity, world_tile
 from pan_gym.eval.horizon import WALKS, long_horizon
@@ -94,26 +94,6 @@ def _tile_reading(tile: Any) -> str | None:
     return None if tile is None else f"{tile}-px cells, every pixel equal"
 
 
-def load_model(spec: str, world: str, overrides: str = "") -> tuple[Any, str]:
-    """``default`` (the shipped model of ``world``), a preset name (random weights, seed 0) or a local directory;
-    ``overrides`` change its config first (e.g. ``diffusion.sampler_steps=4``: inference settings)."""
-    from pan_gym.env.models import SHIPPED, resolve_model
-    from pan_gym.env.models import load_model as load_with_overrides
-
-    if spec == "default":
-        path = SHIPPED.get(world)
-        if path is None or not (path / "config.json").is_file():
-            raise RuntimeError(
-                f"no shipped model exists yet for world {world!r} (expected {path}); pass --model with a "
-                "preset name (tiny, small: random weights) or a directory written by save_pretrained"
-            )
-        spec = str(path)
-    desc = spec if not Path(spec).exists() else str(Path(spec).resolve())
-    if overrides:
-        return load_with_overrides(spec, overrides), f"{desc} with {overrides}"
-    return resolve_model(spec), desc
-
-
 def score_imaginer(world, imaginer: Imaginer, starts, rollouts_by_h, cfg: EvalConfig) -> dict[str, Any]:
     """Fidelity (agent, environment), step-wise and long-horizon figures of one imaginer."""
     kw = dict(batch_size=cfg.batch_size, seed=cfg.seed, progress=cfg.progress)
@@ -141,15 +121,14 @@ def score_imaginer(world, imaginer: Imaginer, starts, rollouts_by_h, cfg: EvalCo
 
 
 def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dict[str, Any]:
-    """Evaluate ``model`` (a spec for ``load_model``, or a ``PanWorldModel``) on ``world_name``."""
+    """Evaluate ``model`` (a ``PanWorldModel`` or a spec for ``env.models.resolve_model``: ``default``, a preset
+    name, a directory) on ``world_name``."""
     cfg = cfg or EvalConfig()
     torch.set_num_threads(1)
     tic = time.perf_counter()
     world = make_world(world_name, **cfg.world_kwargs)
-    if isinstance(model, str):
-        model, model_desc = load_model(model, world_name, cfg.model_config)
-    else:
-        model_desc = type(model).__name__
+    model_desc = describe_model(model, world_name, cfg.model_config)
+    model = resolve_model(model, default=world_name, overrides=cfg.model_config)
     seeds = eval_seeds(cfg.n_states, cfg.seed_offset)
     starts = start_states(world, seeds)
     horizon_seeds = eval_seeds(cfg.n_rollouts, cfg.seed_offset + HORIZON_SEED_OFFSET)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pan_gym.env.models import load_model
+from pan_gym.env.models import resolve_model
 from pan_gym.perf.cem import sec_cem
 from pan_gym.perf.levers import sec_bf16_weights, sec_compile, sec_threads
 from pan_gym.perf.report import goals, render
@@ -275,7 +275,7 @@ def run_suite(cfg: BenchConfig, echo: Callable[..., None] = print) -> dict:
         raise ValueError(f"unknown sections {sorted(unknown)}; known: {', '.join(SECTIONS)}")
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    model = load_model(cfg.model, cfg.config)
+    model = resolve_model(cfg.model, overrides=cfg.config)
     warm_text(model)
     out: dict = {"model": cfg.model, "config": cfg.config, "describe": describe(model)}
     echo(f"## pan-gym bench: model={cfg.model} config={cfg.config or '-'}\n{out['describe']}\n", flush=True)

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from pan_gym.env.models import ModelSpecError
 from pan_gym.worlds.base import chunk_indices
 
 ModelOption = Annotated[
@@ -34,52 +35,27 @@ ModelOption = Annotated[
 LABEL_H = 18  # pixels of caption above each panel in side_by_side
 
 
-class ModelSpecError(RuntimeError):
-    """A ``--model`` value that names nothing loadable (the message says what to pass instead)."""
-
-
 @dataclass
 class LoadedModel:
     model: Any
     description: (
-        str  # what to print: "shipped babyai-small (…/assets/models/babyai-small)", "preset tiny", a path
+        str  # what to print: "shipped babyai-small (…/assets/models/babyai-small)", "preset 'tiny' …", a path
     )
     random_weights: bool  # a preset name: untrained, the imagined frames are noise
 
 
 def load_model(spec: str, world: str = "babyai") -> LoadedModel:
-    """``default`` (the shipped model of ``world``), a preset name (``tiny``, ``small``: random weights) or a
-    directory written by ``save_pretrained`` (e.g. a training run's ``final/``). Raises ``ModelSpecError``."""
-    from pan_gym.config import PRESETS
-    from pan_gym.env.models import SHIPPED, resolve_model
+    """A ``--model`` value through ``env.models.resolve_model``, with what to print about it. Raises
+    ``ModelSpecError`` (also for a directory that cannot be loaded, naming the cause)."""
+    from pan_gym.env.models import describe_model, is_preset, resolve_model
 
-    if spec == "default":
-        path = SHIPPED.get(world)
-        if path is None or not (path / "config.json").is_file():
-            raise ModelSpecError(
-                f"no trained model ships with this copy of pan-gym yet for world {world!r} (expected "
-                f"{path}). Run with --model tiny (random weights: the imagined frames are noise, but every "
-                "step runs) or --model DIR, a directory written by `pan-gym train` (e.g. runs/train/final)."
-            )
-        return LoadedModel(resolve_model(path), f"shipped {path.name} ({path})", False)
-    p = Path(spec).expanduser()
-    if spec in PRESETS and not p.exists():
-        return LoadedModel(resolve_model(spec), f"preset {spec!r} (random weights)", True)
-    if not p.exists():
-        raise ModelSpecError(
-            f"--model {spec!r} is neither 'default', a preset ({', '.join(sorted(PRESETS))}) nor an existing "
-            "directory"
-        )
-    if not (p / "config.json").is_file():
-        raise ModelSpecError(
-            f"--model {spec!r} is a path but not a model directory (no config.json in it); pass a directory "
-            "written by save_pretrained, such as a training run's final/ folder"
-        )
     try:
-        model = resolve_model(p)
+        model = resolve_model(spec, default=world)
+    except ModelSpecError:
+        raise
     except Exception as e:  # io.CheckpointError, OSError, safetensors errors
-        raise ModelSpecError(f"could not load the model in {p}: {e}") from e
-    return LoadedModel(model, str(p.resolve()), False)
+        raise ModelSpecError(f"could not load the model {spec!r}: {e}") from e
+    return LoadedModel(model, describe_model(spec, world), is_preset(spec))
 
 
 def resample(chunk: np.ndarray, t: int) -> np.ndarray:

@@ -80,10 +80,14 @@ def test_model_kwarg_forms(tmp_path, world):
     model.save_pretrained(tmp_path / "m")
     loaded = PanWorldModelEnv(model=str(tmp_path / "m"), world=world).model
     assert PanWorldModelEnv(model=tmp_path / "m", world=world).model is loaded
+    from pan_gym.env.models import ModelSpecError
     from pan_gym.model.io import CheckpointError
 
-    with pytest.raises(CheckpointError):
+    with pytest.raises(ModelSpecError, match="neither 'default', a preset"):
         PanWorldModelEnv(model=str(tmp_path / "nothing-here"), world=world)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="config.json: missing"):
+        PanWorldModelEnv(model=str(tmp_path / "empty"), world=world)
 
 
 def test_step_contract(world):

@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode
 
 import pan_gym  # noqa: F401
 from pan_gym.env.batching import Rollback, cat_rows, layout_key, select_rows
-from pan_gym.env.models import load_model, resolve_model
+from pan_gym.env.models import resolve_model
 from pan_gym.env.vector import PanWorldModelVectorEnv
 from pan_gym.env.world_model_env import PanWorldModelEnv
 
@@ -122,7 +122,7 @@ def test_row_ops_roundtrip():
 def test_row_ops_carry_what_the_decoder_reads_of_the_previous_frame(overrides):
     """The prefix cache, and the clean frame the copy gate copies, follow their rows: a merged rollout decodes its
     next step as the rows of the whole batch do (shared noise: the same draws)."""
-    model = load_model("tiny", overrides + ",diffusion.shared_noise=true")
+    model = resolve_model("tiny", overrides=overrides + ",diffusion.shared_noise=true")
     with torch.no_grad():
         for p in model.decoder.parameters():  # open the zero-initialised paths that read the previous frame
             p.add_(torch.randn_like(p) * 0.02)
@@ -139,7 +139,7 @@ def test_row_ops_carry_what_the_decoder_reads_of_the_previous_frame(overrides):
 def test_row_ops_carry_the_shared_noise():
     """``diffusion.shared_noise``: each row keeps its own noise through select/concatenate, and a vector env's rows
     keep drawing nothing after their first decode."""
-    model = load_model("tiny", "diffusion.shared_noise=true")
+    model = resolve_model("tiny", overrides="diffusion.shared_noise=true")
     gen = torch.Generator().manual_seed(0)
     state = model.start(torch.zeros(3, 64, 64, 3, dtype=torch.uint8))
     model.step(state, ["turn left"] * 3, generator=gen)

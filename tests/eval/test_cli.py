@@ -48,7 +48,7 @@ def test_default_model_missing_is_a_clear_error(tmp_path, monkeypatch):
 
     monkeypatch.setitem(models.SHIPPED, "babyai", tmp_path / "not-shipped")
     result = CliRunner().invoke(app, ["eval", "--out", str(tmp_path / "r.json"), "--no-progress"])
-    assert result.exit_code == 1 and "no shipped model" in result.output
+    assert result.exit_code == 1 and "no shipped babyai model" in result.output
 
 
 def test_bad_horizons_and_precision(tmp_path):
@@ -63,12 +63,16 @@ def test_bad_horizons_and_precision(tmp_path):
 
 
 def test_eval_config_overrides_the_models_inference_settings(tmp_path):
-    from pan_gym.eval.suite import load_model
+    from pan_gym.env.models import describe_model, resolve_model
 
     tiny = tmp_path / "m"
-    load_model("tiny", "babyai")[0].save_pretrained(tiny)
-    model, desc = load_model(str(tiny), "babyai", "diffusion.sampler_steps=4")
-    assert model.cfg.diffusion.sampler_steps == 4 and model.sampler.steps == 4 and "sampler_steps=4" in desc
+    resolve_model("tiny").save_pretrained(tiny)
+    model = resolve_model(str(tiny), overrides="diffusion.sampler_steps=4")
+    assert model.cfg.diffusion.sampler_steps == 4 and model.sampler.steps == 4
+    assert model is not resolve_model(str(tiny))  # a model with overrides is a new one, not the cached
+    assert describe_model(str(tiny), overrides="diffusion.sampler_steps=4").endswith(
+        "with diffusion.sampler_steps=4"
+    )
     out = tmp_path / "r.json"
     args = ["eval", "--model", str(tiny), "--out", str(out), "--n-states", "2", "--actions-per-state", "1",
             "--rollouts", "1", "--horizons", "3", "--planning-episodes", "0", "--baselines", "",

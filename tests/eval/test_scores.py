@@ -153,4 +153,6 @@ def test_a_walk_keeps_a_step_that_no_draw_can_change():
     cartpole = make_world("gym:CartPole-v1", actions=["push left", "push right"])
     starts = start_states(cartpole, eval_seeds(2, 10_000), max_warmup=0)
     r = long_horizon(cartpole, CopyImaginer(), starts, 4, progress=False)
-    assert r["n_per_step"] == [2] * 4 and 2 <= r["unchanged_steps"] < 8  # the first step of each rollout, at least
+    assert (
+        r["n_per_step"] == [2] * 4 and 2 <= r["unchanged_steps"] < 8
+    )  # the first step of each rollout, at least

@@ -59,7 +59,7 @@ def test_demo_without_shipped_model_says_so(monkeypatch, tmp_path):
     monkeypatch.setitem(models.SHIPPED, "babyai", tmp_path / "missing")
     res = runner.invoke(app, ["demo", "--out", str(tmp_path / "d.mp4")])
     assert res.exit_code == 1
-    assert "no trained model ships" in res.output and "--model tiny" in res.output
+    assert "no shipped babyai model" in res.output and "'tiny'" in res.output and "--model" in res.output
 
 
 def test_demo_uses_shipped_model_when_present(monkeypatch, tmp_path, tiny_model):
@@ -79,7 +79,7 @@ def test_demo_uses_shipped_model_when_present(monkeypatch, tmp_path, tiny_model)
     "args, message",
     [
         (["--model", "/no/such/dir"], "neither 'default', a preset"),
-        (["--model", "."], "not a model directory"),
+        (["--model", "."], "config.json: missing; a model directory holds"),
         (["--model", "tiny", "--out", "x.avi"], "--out must end in .mp4"),
         (["--model", "tiny", "--gif", "x.png"], "--gif must end in .gif"),
         (["--model", "tiny", "--planner", "magic"], "--planner must be one of"),
