@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pan_gym.cli_errors import exit_on
 from pan_gym.worlds import ACTIONS_HELP, configure_world
 
 PLANNERS = ("random", "cem", "pss", "oracle-cem", "oracle-pss")
@@ -177,13 +178,10 @@ def register(app: Any) -> None:
             raise typer.BadParameter(f"--proposer must be mission or random, got {proposer!r}")
         if planner not in PLANNERS:
             raise typer.BadParameter(f"--planner must be one of {', '.join(PLANNERS)}, got {planner!r}")
-        try:
+        with exit_on(ValueError):
             configure_world(world, actions)
-        except ValueError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
         seed_list = parse_seeds(seeds)
-        try:
+        with exit_on(RuntimeError, OSError, ValueError):
             factory = build_planner_factory(
                 planner,
                 world,
@@ -203,9 +201,6 @@ def register(app: Any) -> None:
             )
             real_world = make_world_for(world, levels)
             result = evaluate_planner(factory, real_world, seed_list, max_steps=max_steps, progress=progress)
-        except (RuntimeError, OSError, ValueError) as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
         result = {
             "world": world,
             "planner": planner,

@@ -37,6 +37,7 @@ import typer
 from tensordict import TensorDict
 from tqdm import tqdm
 
+from pan_gym.cli_errors import exit_on
 from pan_gym.data.policies import Policy, make_policy
 from pan_gym.worlds import ACTIONS_HELP, configure_world, make_world
 from pan_gym.worlds.base import World
@@ -193,11 +194,8 @@ def register(app: Any) -> None:
         ] = None,
     ) -> None:
         """Collect episodes of (frames, action text, reward, done) as memory-mapped TensorDicts."""
-        try:
+        with exit_on(ValueError):
             configure_world(world, actions)
-        except ValueError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
         stats = collect(
             world,
             episodes,

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pan_gym.cli_errors import exit_on
 from pan_gym.worlds import ACTIONS_HELP, configure_world
 
 
@@ -99,16 +100,10 @@ def register(app: Any) -> None:
             model_config=config,
             precision=precision,
         )
-        try:
+        with exit_on(ValueError):
             configure_world(world, actions)
-        except ValueError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
-        try:
+        with exit_on(RuntimeError, OSError, ValueError):
             resolve_model(model, default=world, overrides=config)  # fail fast with a clear message
-        except (RuntimeError, OSError, ValueError) as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
         results = run_suite(world, model, cfg)
         paths = write_report(results, out)
         typer.echo("wrote " + ", ".join(str(p) for p in paths))

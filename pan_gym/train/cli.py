@@ -22,6 +22,7 @@ from typing import Annotated
 
 import typer
 
+from pan_gym.cli_errors import exit_on
 from pan_gym.train.args import TrainArgs
 
 
@@ -92,11 +93,8 @@ def export_command(
     from pan_gym.model.io import CheckpointError
     from pan_gym.train.ema import export_model
 
-    try:
+    with exit_on(CheckpointError, ValueError, FileNotFoundError):
         typer.echo(f"wrote {export_model(checkpoint, out, ema, overwrite)}")
-    except (CheckpointError, ValueError, FileNotFoundError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from pan_gym.cli_errors import exit_on
 from pan_gym.ui.common import ModelOption
 from pan_gym.worlds import ACTIONS_HELP, configure_world
 
@@ -211,27 +212,18 @@ def register(app: Any) -> None:
         _video_path(gif, ".gif", "--gif")
         if planner not in PLANNERS:
             raise typer.BadParameter(f"--planner must be one of {', '.join(PLANNERS)}, got {planner!r}")
-        try:
+        with exit_on(ValueError):
             configure_world(world, actions)
-        except ValueError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
-        try:
+        with exit_on(ModelSpecError):
             loaded = load_model(model, world)
-        except ModelSpecError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
         typer.echo(f"model: {loaded.description}")
         if loaded.random_weights:
             typer.echo(
                 "note: a preset has random weights, so the imagined half of the video is noise; the pipeline runs "
                 "end to end. Pass --model default (shipped) or a trained directory for real imagination."
             )
-        try:
+        with exit_on(ValueError):  # unknown world, bad world kwargs
             r = run_demo(loaded.model, world, seed, steps, out, gif, fps, progress=progress, planner=planner)
-        except ValueError as e:  # unknown world, bad world kwargs
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
         who = "propose-simulate-select with this model" if planner == "pss" else "the world's expert"
         typer.echo(f"mission: {r.mission!r} (seed {seed}); planner: {who}; the model imagines open loop")
         typer.echo(f"{'step':>4}  {'action':<36} {'PSNR dB':>8} {'cells':>6} {'exact':>6}")

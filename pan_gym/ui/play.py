@@ -28,6 +28,7 @@ from typing import Annotated, Any, TextIO
 import numpy as np
 import typer
 
+from pan_gym.cli_errors import exit_on
 from pan_gym.ui.common import ModelOption, ansi_row, display_available, side_by_side, write_video
 from pan_gym.ui.session import Session
 
@@ -265,12 +266,9 @@ def register(app: Any) -> None:
         from pan_gym.ui.common import ModelSpecError, load_model
 
         torch.set_num_threads(1)
-        try:
+        with exit_on(ModelSpecError, ValueError):
             loaded = load_model(model, world)
             session = Session(loaded.model, world)
-        except (ModelSpecError, ValueError) as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
         typer.echo(f"model: {loaded.description}")
         if loaded.random_weights:
             typer.echo("note: random weights, so the imagined frames are noise (the true frames are real)")

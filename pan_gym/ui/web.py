@@ -37,6 +37,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import typer
 
+from pan_gym.cli_errors import exit_on
 from pan_gym.ui.common import ModelOption, png_bytes
 from pan_gym.ui.session import Session
 
@@ -316,11 +317,8 @@ def register(app: Any) -> None:
         torch.set_num_threads(1)
         if world not in WORLDS:
             raise typer.BadParameter(f"unknown world {world!r}; known: {', '.join(sorted(WORLDS))}")
-        try:
+        with exit_on(ModelSpecError):
             loaded = load_model(model, world)
-        except ModelSpecError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(1) from None
         state = App(loaded.model, world, loaded.description, loaded.random_weights)
         try:
             server = make_server(state, port, quiet=not log)
