@@ -79,7 +79,7 @@ def _horizon_rows(row, key: str, label: str, h: str, hr: dict[str, Any], tiled: 
     if tiled:
         for k in sorted({1, min(5, end), end}):
             row(
-                f"{label}: whole grid right after {k} actions (% of rollouts [95 % CI])",
+                f"{label}: whole grid right after {k} action{'s' * (k > 1)} (% of rollouts [95 % CI])",
                 "",
                 lambda r, k=k: _at(r[key][h].get("grid_exact_count"), k),
                 n,
@@ -128,9 +128,10 @@ def template_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 cells.append(f"{_pct(sw['accuracy'])} (n {sw['n']})" if sw else "–")
             f0 = ims[names[0]]["fidelity"][kind]["per_template"].get(t, {})
             rows.append([kind, f"`{t}`", str(f0.get("n", 0)), *cells])
+    shown = "whole grid right" if results["meta"]["tile_size"] is not None else "outcome shown"
     head = ["kind", "template", "n (changing)"]
     for name in names:
-        head += [f"{name}: whole grid right [95 % CI]", f"{name}: step-wise"]
+        head += [f"{name}: {shown} [95 % CI]", f"{name}: step-wise"]
     return head, rows
 
 

@@ -238,6 +238,23 @@ class Decoder(nn.Module):
                 gate_w, gate_b = self.gate_params()
                 gate_w.zero_(), gate_b.fill_(GATE_INIT)
 
+    def add_gate_rows(self, tensors: dict[str, torch.Tensor], prefix: str = "") -> dict[str, torch.Tensor]:
+        """Saved weights (keys under ``prefix``) of a decoder without ``copy_gate`` made to fit this one: the gate's
+        output rows as this decoder initialised them (zero weight, logit ``GATE_INIT``: half open until training
+        says where to copy), every saved weight as saved. How a trained model is fine-tuned into the gate."""
+        tensors = dict(tensors)
+        for name, gate in zip(("weight", "bias"), self.gate_params(), strict=True):  # gate (P, …)
+            key = f"{prefix}dit.proj_out.{name}"
+            if (
+                self.cfg.copy_gate
+                and key in tensors
+                and tensors[key].shape[0] < self.dit.proj_out.out_features
+            ):
+                # rows are (patch position, channel): (P, C, …), one gate row appended per position
+                saved = tensors[key].unflatten(0, (gate.shape[0], -1))
+                tensors[key] = torch.cat([saved, gate.detach()[:, None].to(saved)], dim=1).flatten(0, 1)
+        return tensors
+
     def gate_params(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Views of the copy gate's rows of the output projection: weight (P, D), bias (P,), P = pt·ph·pw."""
         c = self.dit.config.out_channels

@@ -211,9 +211,10 @@ class PanWorldModel(nn.Module):
         """Load a directory written by ``save_pretrained`` (local paths only); raises ``io.CheckpointError``.
 
         ``overrides`` change the saved config first (``apply_overrides``, e.g. ``diffusion.sampler_steps=4``: the
-        inference settings); ones that add a module (``backbone.supervision=latent``'s head) keep its initialisation
-        while every saved weight loads as saved; ones that drop or reshape a saved weight raise
-        ``io.CheckpointError`` naming it."""
+        inference settings); ones that add a module (``backbone.supervision=latent``'s head;
+        ``decoder.copy_gate=true``'s output rows, ``Decoder.add_gate_rows``) keep its initialisation while every
+        saved weight loads as saved; ones that drop or reshape a saved weight raise ``io.CheckpointError`` naming
+        it."""
         raw = io.read_config(directory)
         try:
             saved_cfg = PanConfig.from_dict(raw)
@@ -227,9 +228,11 @@ class PanWorldModel(nn.Module):
         except io.CheckpointError:
             if cfg == saved_cfg:
                 raise
-            # an override that adds a module (an ablation's head, for continued training): the file must fit the
-            # model it was written for, and every saved weight the new model unchanged; new modules keep their init
+            # an override that adds a module (an ablation's head, the copy gate's output rows) for continued
+            # training: the file must fit the model it was written for, and every saved weight the new model
+            # unchanged; new modules keep their init
             tensors = io.read_weights(directory, cls(saved_cfg)._persistent_state())
+            tensors = model.decoder.add_gate_rows(tensors, "decoder.")
             bad = [k for k, v in tensors.items() if k not in expected or v.shape != expected[k].shape]
             if bad:
                 raise io.CheckpointError(

@@ -123,6 +123,17 @@ def test_copy_gate_composites_the_clean_source_with_the_drawn_frame():
         run(None)
 
 
+def test_copy_gate_rows_added_to_a_plain_decoder_start_half_open():
+    """A plain decoder's weights load into a gated one: the colours as saved, the gate at sigmoid(GATE_INIT) = ½, so
+    the output is the plain decoder's moved half way to the source."""
+    plain, gated = _decoder(seed=0), _decoder(seed=1, copy_gate=True)
+    gated.load_state_dict(gated.add_gate_rows(plain.state_dict()))
+    x, sigma, src = torch.randn(1, 3, 3, 64, 64), torch.full((1, 3), 0.5), torch.randn(1, 3, 1, 64, 64)
+    with torch.no_grad():
+        drawn, out = plain(x, sigma, [_cond(b=1)]), gated(x, sigma, [_cond(b=1)], source=src)
+    torch.testing.assert_close(out, drawn + 0.5 * (src - drawn), rtol=1e-4, atol=1e-5)
+
+
 def test_copy_gate_needs_x0_prediction():
     with pytest.raises(ValueError, match="copy_gate"):
         PanConfig.from_dict({"decoder": {"copy_gate": True}, "diffusion": {"prediction": "v"}})

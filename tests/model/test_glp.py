@@ -116,8 +116,6 @@ def test_an_override_may_add_a_module_but_not_change_a_saved_weight(tmp_path, ti
     assert all(torch.equal(v, saved[k]) for k, v in grown.state_dict().items() if k in saved)
     with pytest.raises(CheckpointError, match="change the shapes"):
         PanWorldModel.from_pretrained(d, overrides="backbone.num_queries=8")
-    with pytest.raises(CheckpointError, match="change the shapes"):  # the copy gate's output channel
-        PanWorldModel.from_pretrained(d, overrides="diffusion.prediction=x0,decoder.copy_gate=true")
     latent = grown.save_pretrained(tmp_path / "latent")
     with pytest.raises(CheckpointError, match="drop"):  # an override may not silently lose a saved module
         PanWorldModel.from_pretrained(latent, overrides="backbone.supervision=generative")
@@ -159,15 +157,17 @@ def test_a_version_1_model_that_used_a_retired_feature_is_refused_by_name(tmp_pa
         PanWorldModel.from_pretrained(d)
 
 
-def test_the_copy_gate_trains_and_copies_the_start_frame_when_open():
-    """``decoder.copy_gate=true``: the loss trains the gate, and a gate opened wide rolls out the start frame
-    unchanged, action after action (the copy source is the clean previous frame, never its noised copy; which frame
-    each Swin-DPM phase is given: tests/diffusion/test_swin_dpm.py)."""
+def test_copy_gate_loads_into_a_saved_model_trains_and_copies_the_start_frame_when_open(tmp_path):
+    """``decoder.copy_gate=true`` over a model saved without it (how metaworld-small was fine-tuned into it): the
+    saved weights load as saved (the gate's rows added), the loss trains the gate, and a gate opened wide rolls out
+    the start frame unchanged, action after action (the copy source is the clean previous frame, never its noised
+    copy; which frame each Swin-DPM phase is given: tests/diffusion/test_swin_dpm.py)."""
     torch.manual_seed(0)
-    model = PanWorldModel.from_config(
-        apply_overrides(preset("tiny"), "diffusion.prediction=x0,decoder.copy_gate=true")
-    )
-    model.train()
+    plain = PanWorldModel.from_config(apply_overrides(preset("tiny"), "diffusion.prediction=x0"))
+    d = plain.save_pretrained(tmp_path / "m")
+    model = PanWorldModel.from_pretrained(d, overrides="decoder.copy_gate=true").train()
+    saved = plain.state_dict()
+    assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items() if "proj_out" not in k)
     losses = model.loss(_batch(), torch.Generator().manual_seed(0))
     assert 0 < float(losses["gate"]) < 10  # the gate's cross-entropy on which pixels kept their source
     assert float(losses["drawn"]) > 0  # the drawn frame's own flow loss
