@@ -21,7 +21,7 @@ Example:
     >>> g = Decoder(cfg.decoder, latent_channels=3, text_dim=32, state_dim=32, frames_per_chunk=2)
     >>> x = torch.randn(1, 3, 5, 64, 64)                          # (B, C, 1 + 2T, h, w)
     >>> cond = ChunkCondition(torch.randn(1, 12, 32), torch.ones(1, 12, dtype=torch.bool), torch.randn(1, 4, 32))
-    >>> g(x, torch.rand(1, 5), [cond, cond]).shape
+    >>> g(x, torch.rand(1, 5), [cond, cond]).sample.shape
     torch.Size([1, 3, 5, 64, 64])
 """
 
@@ -59,6 +59,19 @@ class ChunkCondition:
         mask[drop] = False
         mask[drop, 0] = True
         return ChunkCondition(self.text * keep[:, None, None], mask, self.state * keep[:, None, None])
+
+
+@dataclass
+class DecoderOutput:
+    """What ``Decoder.forward`` returns. ``sample`` (B, C, F, h, w): the prediction (v̂ = ε − x̂_0, or x̂_0 itself,
+    per ``diffusion.prediction``; with the copy gate, composited); ``prefix``: the window's keys/values when
+    recorded; with the copy gate, ``drawn`` (B, C, F, h, w), the frame before compositing, and ``gate_logit``
+    (B, 1, F, h, w), which training supervises."""
+
+    sample: torch.Tensor
+    prefix: FramePrefix | None = None
+    drawn: torch.Tensor | None = None
+    gate_logit: torch.Tensor | None = None
 
 
 @dataclass
@@ -301,19 +314,15 @@ class Decoder(nn.Module):
         prefix: FramePrefix | None = None,
         record: bool = False,
         source: torch.Tensor | None = None,
-        return_parts: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, FramePrefix] | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Velocity for a window x (B, C, F, h, w) at per-frame σ (B, F); F = cond_frames + len(conds)·T.
+    ) -> DecoderOutput:
+        """The DiT's prediction for a window x (B, C, F, h, w) at per-frame σ (B, F); F = cond_frames + len(conds)·T.
 
         ``prefix``: x is one chunk (F = T, ``conds`` its condition) placed after the prefix's frames, attending to
-        them and to itself. ``record``: also return this window's keys/values as a ``FramePrefix``. ``source``
-        (B, C, 1, h, w): the window's conditioning frame before its noise, what ``copy_gate`` copies (needed then);
-        ``return_parts``: also return the drawn frame (B, C, F, h, w) and the gate's logits (B, 1, F, h, w), which
-        training supervises."""
+        them and to itself. ``record``: also return this window's keys/values (``DecoderOutput.prefix``).
+        ``source`` (B, C, 1, h, w): the window's conditioning frame before its noise, what ``copy_gate`` copies
+        (needed then)."""
         if self.cfg.copy_gate and source is None:
             raise ValueError("decoder.copy_gate needs source=: the window's clean conditioning frame")
-        if return_parts and (record or not self.cfg.copy_gate):
-            raise ValueError("return_parts needs decoder.copy_gate and no record")
         b, c, frames, h, w = x.shape
         _, ph, pw = self.cfg.patch_size
         hw = (h // ph) * (w // pw)
@@ -333,13 +342,12 @@ class Decoder(nn.Module):
                 enable_diffusion_forcing=True,
                 return_dict=False,
             )[0]
+            drawn = logit = None
             if self.cfg.copy_gate:  # x̂_0 = g·source + (1 − g)·drawn, per pixel
                 drawn, logit = out[:, :c], out[:, c:]  # (B, C, F, h, w), (B, 1, F, h, w)
                 out = drawn + torch.sigmoid(logit.float()).to(out.dtype) * (source.to(out.dtype) - drawn)
-            recorded = FramePrefix(ctx.record, frames) if record else None
+            result = DecoderOutput(out, FramePrefix(ctx.record, frames) if record else None, drawn, logit)
         finally:
             ctx.self_mask = ctx.text_mask = ctx.state = ctx.frame_bias = None
             ctx.rope = ctx.prefix = ctx.record = None
-        if return_parts:
-            return out, drawn, logit
-        return (out, recorded) if record else out
+        return result

@@ -310,9 +310,8 @@ class PanWorldModel(nn.Module):
         ``source``: the window's clean conditioning frame (``decoder.copy_gate``)."""
         g, recorded = self.cfg.diffusion.guidance_scale, None
         if g == 1.0:
-            out = self.decoder(x, sigma, conds, prefix=prefix, record=record, source=source)
-            if record:
-                out, recorded = out
+            pred = self.decoder(x, sigma, conds, prefix=prefix, record=record, source=source)
+            out, recorded = pred.sample, pred.prefix
         else:
             drop = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
             both = [
@@ -324,9 +323,8 @@ class PanWorldModel(nn.Module):
                 for c in conds
             ]
             src = None if source is None else torch.cat([source, source])
-            o_cond, o_uncond = self.decoder(
-                torch.cat([x, x]), torch.cat([sigma, sigma]), both, source=src
-            ).chunk(2)
+            pred = self.decoder(torch.cat([x, x]), torch.cat([sigma, sigma]), both, source=src)
+            o_cond, o_uncond = pred.sample.chunk(2)
             out = o_uncond + g * (o_cond - o_uncond)
         if self.cfg.diffusion.prediction == "x0":  # v = (x_σ − x̂_0) / σ: an Euler step to σ = 0 lands on x̂_0
             out = (x - out) / sigma[:, None, :, None, None].clamp(min=1e-3).to(x.dtype)

@@ -1,6 +1,9 @@
 """The training objective of ``PanWorldModel`` (``PanWorldModel.loss``): flow matching through the decoder on one
 Causal Swin-DPM window per sample, teacher-forcing the backbone over N action steps, plus the reward head.
 
+Composed in ``glp_loss`` from its parts: ``sample_window`` (the noised window), ``flow_loss``, ``gate_loss`` (the copy
+gate) and ``reward_loss``; JEPA-style latent matching (``model/latent.py``) for ``backbone.supervision=latent``.
+
 Example:
     >>> import torch
     >>> from pan_gym.model.glp import PanWorldModel
@@ -13,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -28,6 +32,93 @@ if TYPE_CHECKING:
 
 # a latent pixel differing from its reference by more than this counts as changed by the action
 CHANGED = 0.05
+
+
+@dataclass
+class TrainingWindow:
+    """One Causal Swin-DPM window per sample, noised: chunk k (A) and k + 1 (B) beside the frame before k
+    (without ``diffusion.window``, chunk A alone). F = 1 + 2T (or 1 + T) latent frames."""
+
+    x: torch.Tensor  # (B, C, F, h, w) the noised window: conditioning frame, chunk A[, chunk B]
+    sigma: torch.Tensor  # (B, F) per-frame noise levels
+    x0: torch.Tensor  # (B, C, F, h, w) the clean window
+    eps: torch.Tensor  # (B, C, F, h, w) the noise drawn
+    source: torch.Tensor  # (B, C, 1, h, w) the clean conditioning frame (what the copy gate copies)
+    chunks: tuple[torch.Tensor, ...]  # the action index (B,) of each chunk
+    frame_on: torch.Tensor  # (B, F − 1): 1 where a frame is scored (chunk B of a first chunk is not)
+    weight: torch.Tensor  # (B, F − 1, h, w): frame_on × (1 + change_weight on what the action changes)
+
+
+def sample_window(model: PanWorldModel, first, frames, generator) -> TrainingWindow:
+    """Encode the chunks and draw each sample's window, its noise levels and its noise (``sample_window_noise``)."""
+    b, n, t = frames.shape[:3]
+    dcfg = model.cfg.diffusion
+    with torch.no_grad():
+        lat = model.latent.encode(frames.flatten(1, 2)).unflatten(2, (n, t))  # (B, C, N, T, h, w)
+        lat = lat.permute(0, 2, 1, 3, 4, 5)  # (B, N, C, T, h, w)
+        first_lat = model.latent.encode(first[:, None])  # (B, C, 1, h, w)
+    lasts = torch.cat([first_lat[:, None], lat[:, :, :, -1:]], dim=1)  # (B, N+1, C, 1, h, w)
+    ar = torch.arange(b, device=lat.device)
+    k = torch.randint(0, max(n - 1, 1), (b,), generator=generator).to(lat.device)
+    kb = (k + 1).clamp(max=n - 1)
+    x_a, x_b, cond = lat[ar, k], lat[ar, kb], lasts[ar, k]  # (B, C, T, h, w) x2, (B, C, 1, h, w)
+    window = dcfg.window  # False: no chunk B; every window is a lone chunk beside its conditioning frame
+    force_first = torch.full((b,), True) if (n == 1 or not window) else None
+    wn = sample_window_noise(
+        b,
+        dcfg.noise_offset,
+        dcfg.first_chunk_prob,
+        generator,
+        dcfg.logit_normal,
+        force_first,
+        grid_steps=dcfg.sampler_steps,
+        grid_prob=dcfg.grid_prob,
+    )
+    sig_a = shift_sigma(wn.u_a, dcfg.shift).to(lat.device)
+    sig_b = shift_sigma(wn.u_b, dcfg.shift).to(lat.device)
+    sigma = torch.cat(
+        [torch.full((b, 1), dcfg.cond_sigma, device=lat.device), sig_a[:, None].expand(b, t)]
+        + ([sig_b[:, None].expand(b, t)] if window else []),
+        dim=1,
+    )  # (B, F)
+    x0 = torch.cat([cond, x_a, x_b] if window else [cond, x_a], dim=2)  # (B, C, F, h, w)
+    eps = torch.randn(x0.shape, generator=generator).to(x0)
+    before = [cond.expand(-1, -1, t, -1, -1)] + ([x_a[:, :, -1:].expand(-1, -1, t, -1, -1)] if window else [])
+    changed = (x0[:, :, 1:] - torch.cat(before, dim=2)).abs().amax(1) > CHANGED  # (B, F − 1, h, w)
+    use_b = (~wn.first.to(lat.device)) & (kb > k)
+    frame_on = torch.cat(
+        [torch.ones(b, t, device=lat.device)] + ([use_b[:, None].float().expand(b, t)] if window else []),
+        dim=1,
+    )  # (B, F − 1)
+    weight = (1.0 + dcfg.change_weight * changed.float()) * frame_on[:, :, None, None]
+    chunks = (k, kb) if window else (k,)
+    return TrainingWindow(add_noise(x0, eps, sigma), sigma, x0, eps, cond, chunks, frame_on, weight)
+
+
+def flow_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The weighted flow-matching error of the window's frames after its conditioning frame."""
+    err = (pred - target).pow(2).mean(1)  # (B, F, h, w)
+    return (err[:, 1:] * weight).sum() / weight.sum().clamp(min=1)
+
+
+def gate_loss(gate_logit: torch.Tensor, win: TrainingWindow, change_weight: float) -> torch.Tensor:
+    """The copy gate's cross-entropy against where the frame equals its source; changed pixels weighted as in the
+    flow loss, so the gate is as wary of copying them as the flow loss is."""
+    kept = ((win.x0[:, :, 1:] - win.source).abs().amax(1) <= CHANGED).float()  # (B, F − 1, h, w)
+    bce = F.binary_cross_entropy_with_logits(gate_logit[:, 0, 1:].float(), kept, reduction="none")
+    on = (1.0 + change_weight * (1.0 - kept)) * win.frame_on[:, :, None, None]
+    return (bce * on).sum() / on.sum().clamp(min=1)
+
+
+def reward_loss(model: PanWorldModel, s_hat: torch.Tensor, batch: dict) -> torch.Tensor:
+    """The reward head on every predicted state ŝ (B, N, Q, D) and the mission: reward MSE + termination BCE."""
+    n = s_hat.shape[1]
+    mtext, mmask = model.text(list(batch["mission"]))
+    r, logit = model.reward_head(
+        s_hat.flatten(0, 1), mtext.repeat_interleave(n, 0), mmask.repeat_interleave(n, 0)
+    )
+    rew = F.mse_loss(r, batch["rewards"].to(r).flatten())
+    return rew + F.binary_cross_entropy_with_logits(logit, batch["terminated"].to(logit).flatten())
 
 
 def glp_loss(
@@ -54,101 +145,43 @@ def glp_loss(
         drop[:, 0] = False
         vis = torch.where(drop, model.backbone.no_frame.to(vis.dtype), vis)
     flat = [a for row in actions for a in row]
-    text, mask = model.text(flat)  # (B·N, L, E), (B·N, L)
-    text, mask = text.unflatten(0, (b, n)), mask.unflatten(0, (b, n))  # (B, N, L, E), (B, N, L)
+    text, mask = (x.unflatten(0, (b, n)) for x in model.text(flat))  # (B, N, L, E), (B, N, L)
     s_hat = model.backbone.forward_train(vis, text)  # (B, N, Q, D)
     out: dict[str, torch.Tensor] = {}
+    loss = torch.zeros((), device=s_hat.device)
     if latent_mode:  # h, f learn from latent matching only; g and the reward head read a stop-gradient ŝ
         out.update(latent_losses(model.latent_head(s_hat), tokens[:, 1:], tokens))
+        loss = out["latent"] + model.cfg.backbone.latent_var_weight * out["variance"]
         s_hat = s_hat.detach()
         if not render:
-            return _finite(out, out["latent"] + model.cfg.backbone.latent_var_weight * out["variance"])
+            return _finite(out, loss)
     elif not render:
         raise ValueError("render=False needs backbone.supervision=latent (nothing else would train h and f)")
 
-    # one Swin-DPM window per sample: chunks k (A) and k+1 (B), conditioned on the frame before k
-    with torch.no_grad():
-        lat = model.latent.encode(frames.flatten(1, 2)).unflatten(2, (n, t))  # (B, C, N, T, h, w)
-        lat = lat.permute(0, 2, 1, 3, 4, 5)  # (B, N, C, T, h, w)
-        first_lat = model.latent.encode(first[:, None])  # (B, C, 1, h, w)
-    lasts = torch.cat([first_lat[:, None], lat[:, :, :, -1:]], dim=1)  # (B, N+1, C, 1, h, w)
-    ar = torch.arange(b, device=lat.device)
-    k = torch.randint(0, max(n - 1, 1), (b,), generator=generator).to(lat.device)
-    kb = (k + 1).clamp(max=n - 1)
-    x_a, x_b, cond = lat[ar, k], lat[ar, kb], lasts[ar, k]  # (B, C, T, h, w) x2, (B, C, 1, h, w)
-    window = dcfg.window  # False: no chunk B; every window is a lone chunk beside its conditioning frame
-    force_first = torch.full((b,), True) if (n == 1 or not window) else None
-    wn = sample_window_noise(
-        b,
-        dcfg.noise_offset,
-        dcfg.first_chunk_prob,
-        generator,
-        dcfg.logit_normal,
-        force_first,
-        grid_steps=dcfg.sampler_steps,
-        grid_prob=dcfg.grid_prob,
-    )
-    sig_a = shift_sigma(wn.u_a, dcfg.shift).to(lat.device)
-    sig_b = shift_sigma(wn.u_b, dcfg.shift).to(lat.device)
-    # (B, 1 + 2T), or (B, 1 + T) without a window
-    sigma = torch.cat(
-        [torch.full((b, 1), dcfg.cond_sigma, device=lat.device), sig_a[:, None].expand(b, t)]
-        + ([sig_b[:, None].expand(b, t)] if window else []),
-        dim=1,
-    )
-    x0 = torch.cat([cond, x_a, x_b] if window else [cond, x_a], dim=2)  # (B, C, 1 + 2T or 1 + T, h, w)
-    eps = torch.randn(x0.shape, generator=generator).to(x0)
-    x = add_noise(x0, eps, sigma)
+    win = sample_window(model, first, frames, generator)
     drop = (
-        (torch.rand((b,), generator=generator) < dcfg.cfg_dropout).to(lat.device)
+        (torch.rand((b,), generator=generator) < dcfg.cfg_dropout).to(s_hat.device)
         if model.training
-        else (torch.zeros(b, dtype=torch.bool, device=lat.device))
+        else torch.zeros(b, dtype=torch.bool, device=s_hat.device)
     )
-    dtext, dmask = text, mask  # (B, N, L, E), (B, N, L): already unflattened above
+    dtext, dmask = text, mask
     if model.decoder_text is not None:
         dtext, dmask = (x.unflatten(0, (b, n)) for x in model.decoder_text(flat))
-    chunks = (k, kb) if window else (k,)
-    dstate = model.decoder_state(s_hat)
-    conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], dstate[ar, i]).dropped(drop) for i in chunks]
-    gated = model.cfg.decoder.copy_gate
-    # v̂ = ε − x̂_0, or x̂_0 itself (``prediction``); with the copy gate also the drawn frame and the gate's logits
-    pred = model.decoder(x, sigma, conds, source=cond, return_parts=gated)
-    pred, drawn, gate_logit = pred if gated else (pred, None, None)
-    target = x0 if dcfg.prediction == "x0" else velocity_target(x0, eps)
-    before = [cond.expand(-1, -1, t, -1, -1)] + ([x_a[:, :, -1:].expand(-1, -1, t, -1, -1)] if window else [])
-    changed = (x0[:, :, 1:] - torch.cat(before, dim=2)).abs().amax(1) > CHANGED  # (B, 2T or T, h, w)
-    weight = 1.0 + dcfg.change_weight * changed.float()  # extra weight on what the action changes
-    use_b = (~wn.first.to(lat.device)) & (kb > k)
-    frame_on = torch.cat(
-        [torch.ones(b, t, device=lat.device)] + ([use_b[:, None].float().expand(b, t)] if window else []),
-        dim=1,
-    )
-    w = weight * frame_on[:, :, None, None]
-
-    def flow_loss(pred: torch.Tensor) -> torch.Tensor:
-        err = (pred - target).pow(2).mean(1)  # (B, F, h, w)
-        return (err[:, 1:] * w).sum() / w.sum().clamp(min=1)
-
-    out["flow"] = loss = flow_loss(pred)
-    if gated:  # the drawn frame stays whole; the gate learns where the frame equals its source
-        out["drawn"] = flow_loss(drawn)
-        kept = ((x0[:, :, 1:] - cond).abs().amax(1) <= CHANGED).float()  # (B, F−1, h, w)
-        bce = F.binary_cross_entropy_with_logits(gate_logit[:, 0, 1:].float(), kept, reduction="none")
-        # changed pixels weighted as in the flow loss, so the gate is as wary of copying them as the flow loss is
-        on = (1.0 + dcfg.change_weight * (1.0 - kept)) * frame_on[:, :, None, None]
-        out["gate"] = (bce * on).sum() / on.sum().clamp(min=1)
+    ar, dstate = torch.arange(b, device=s_hat.device), model.decoder_state(s_hat)
+    conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], dstate[ar, i]).dropped(drop) for i in win.chunks]
+    pred = model.decoder(win.x, win.sigma, conds, source=win.source)
+    target = win.x0 if dcfg.prediction == "x0" else velocity_target(win.x0, win.eps)
+    out["flow"] = flow_loss(pred.sample, target, win.weight)
+    loss = loss + out["flow"]
+    if (
+        pred.gate_logit is not None
+    ):  # the drawn frame stays whole; the gate learns where the frame is its source
+        out["drawn"] = flow_loss(pred.drawn, target, win.weight)
+        out["gate"] = gate_loss(pred.gate_logit, win, dcfg.change_weight)
         dc = model.cfg.decoder
         loss = loss + dc.copy_gate_drawn_loss * out["drawn"] + dc.copy_gate_loss * out["gate"]
-    if latent_mode:
-        loss = loss + out["latent"] + model.cfg.backbone.latent_var_weight * out["variance"]
     if "rewards" in batch and "mission" in batch:
-        mtext, mmask = model.text(list(batch["mission"]))
-        r, logit = model.reward_head(
-            s_hat.flatten(0, 1), mtext.repeat_interleave(n, 0), mmask.repeat_interleave(n, 0)
-        )
-        rew = F.mse_loss(r, batch["rewards"].to(r).flatten())
-        term = F.binary_cross_entropy_with_logits(logit, batch["terminated"].to(logit).flatten())
-        out["reward"] = rew + term
+        out["reward"] = reward_loss(model, s_hat, batch)
         loss = loss + model.cfg.reward.loss_weight * out["reward"]
     return _finite(out, loss)
 

@@ -26,11 +26,11 @@ def test_later_chunk_cannot_change_earlier_chunk():
     g = _decoder()
     x, sigma = torch.randn(2, 3, 5, 64, 64), torch.rand(2, 5)
     with torch.no_grad():
-        v = g(x, sigma, [_cond(seed=1), _cond(seed=2)])
+        v = g(x, sigma, [_cond(seed=1), _cond(seed=2)]).sample
         x2, s2 = x.clone(), sigma.clone()
         x2[:, :, 3:] = torch.randn_like(x2[:, :, 3:])  # chunk B: new content, noise level and condition
         s2[:, 3:] = 0.9
-        v2 = g(x2, s2, [_cond(seed=1), _cond(seed=3)])
+        v2 = g(x2, s2, [_cond(seed=1), _cond(seed=3)]).sample
     assert torch.equal(v[:, :, :3], v2[:, :, :3])
     assert not torch.allclose(v[:, :, 3:], v2[:, :, 3:])
 
@@ -41,12 +41,12 @@ def test_state_stream_is_zero_initialised():
     c1, c2 = _cond(seed=1), _cond(seed=1)
     c2.state = torch.randn_like(c2.state) * 10
     with torch.no_grad():
-        assert torch.equal(g(x, sigma, [c1, c1]), g(x, sigma, [c2, c2]))
+        assert torch.equal(g(x, sigma, [c1, c1]).sample, g(x, sigma, [c2, c2]).sample)
     # ...and it does carry the state once its output projection has learned something
     for sa in g.state_attn:
         torch.nn.init.normal_(sa.to_out.weight, std=0.1)
     with torch.no_grad():
-        assert not torch.allclose(g(x, sigma, [c1, c1]), g(x, sigma, [c2, c2]))
+        assert not torch.allclose(g(x, sigma, [c1, c1]).sample, g(x, sigma, [c2, c2]).sample)
 
 
 def test_matches_the_plain_skyreels_dit_on_one_chunk():
@@ -61,7 +61,7 @@ def test_matches_the_plain_skyreels_dit_on_one_chunk():
     cond = _cond()
     cond.text_mask[:] = True
     with torch.no_grad():
-        ours = g(x, sigma, [cond])
+        ours = g(x, sigma, [cond]).sample
         ref = plain(x, sigma * 1000, cond.text, enable_diffusion_forcing=True, return_dict=False)[0]
     assert torch.allclose(ours, ref, atol=1e-5)
 
@@ -71,8 +71,8 @@ def test_each_chunk_reads_its_own_action():
     x, sigma = torch.randn(1, 3, 5, 64, 64), torch.rand(1, 5)
     a, b = _cond(b=1, seed=1), _cond(b=1, seed=2)
     with torch.no_grad():
-        v = g(x, sigma, [a, b])
-        v_swapped_b = g(x, sigma, [a, a])
+        v = g(x, sigma, [a, b]).sample
+        v_swapped_b = g(x, sigma, [a, a]).sample
     assert torch.equal(v[:, :, :3], v_swapped_b[:, :, :3])  # chunk A and the conditioning frame read action A
     assert not torch.allclose(v[:, :, 3:], v_swapped_b[:, :, 3:])
 
@@ -90,9 +90,10 @@ def test_a_chunk_after_a_recorded_prefix_equals_the_whole_window(copy_gate):
         x, sigma = torch.randn(2, 3, 5, 64, 64), torch.rand(2, 5)
         src = torch.randn(2, 3, 1, 64, 64) if copy_gate else None
         a, b = _cond(seed=1), _cond(seed=2)
-        whole = g(x, sigma, [a, b], source=src)
-        first, prefix = g(x[:, :, :3], sigma[:, :3], [a], record=True, source=src)
-        later = g(x[:, :, 3:], sigma[:, 3:], [b], prefix=prefix, source=src)
+        whole = g(x, sigma, [a, b], source=src).sample
+        recorded = g(x[:, :, :3], sigma[:, :3], [a], record=True, source=src)
+        first, prefix = recorded.sample, recorded.prefix
+        later = g(x[:, :, 3:], sigma[:, 3:], [b], prefix=prefix, source=src).sample
     assert prefix.frames == 3 and len(prefix.kv) == len(g.dit.blocks)
     torch.testing.assert_close(first, whole[:, :, :3], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(later, whole[:, :, 3:], rtol=1e-4, atol=1e-5)
@@ -111,7 +112,7 @@ def test_copy_gate_composites_the_clean_source_with_the_drawn_frame():
     g = _decoder(copy_gate=True)
     x, sigma = torch.randn(2, 3, 5, 64, 64), torch.rand(2, 5)
     s1, s2 = torch.randn(2, 3, 1, 64, 64), torch.randn(2, 3, 1, 64, 64)
-    run = lambda src: g(x, sigma, [_cond(), _cond(seed=2)], source=src)  # noqa: E731
+    run = lambda src: g(x, sigma, [_cond(), _cond(seed=2)], source=src).sample  # noqa: E731
     with torch.no_grad():
         _set_gate(g, 40.0)
         torch.testing.assert_close(run(s1), s1.expand_as(x))
@@ -130,7 +131,7 @@ def test_copy_gate_rows_added_to_a_plain_decoder_start_half_open():
     gated.load_state_dict(gated.add_gate_rows(plain.state_dict()))
     x, sigma, src = torch.randn(1, 3, 3, 64, 64), torch.full((1, 3), 0.5), torch.randn(1, 3, 1, 64, 64)
     with torch.no_grad():
-        drawn, out = plain(x, sigma, [_cond(b=1)]), gated(x, sigma, [_cond(b=1)], source=src)
+        drawn, out = plain(x, sigma, [_cond(b=1)]).sample, gated(x, sigma, [_cond(b=1)], source=src).sample
     torch.testing.assert_close(out, drawn + 0.5 * (src - drawn), rtol=1e-4, atol=1e-5)
 
 

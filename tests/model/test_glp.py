@@ -277,7 +277,7 @@ def test_x0_prediction_trains_and_samples():
     state = model.start(torch.zeros(1, 64, 64, 3, dtype=torch.uint8))
     model.predict(state, ["turn left"])
     with torch.no_grad():
-        x0_hat = model.decoder(x, sigma, [state.pending])
+        x0_hat = model.decoder(x, sigma, [state.pending]).sample
         v = model._velocity(x, sigma, [state.pending])
     assert torch.allclose(x - 0.5 * v, x0_hat, atol=1e-5)
 
