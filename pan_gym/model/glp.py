@@ -280,11 +280,16 @@ class PanWorldModel(nn.Module):
             raise ValueError(f"got {len(actions)} actions for a rollout of batch size {state.batch_size}")
 
     @_inference
-    def predict(self, state: RolloutState, actions: list[str]) -> torch.Tensor:
-        """f: one round of the backbone for a batch of actions; returns ŝ (B, Q, D) and queues the decode."""
+    def predict(self, state: RolloutState, actions: list[str], zero_state: bool = False) -> torch.Tensor:
+        """f: one round of the backbone for a batch of actions; returns ŝ (B, Q, D) and queues the decode.
+        ``zero_state``: skip f, ŝ = 0 (a decoder trained on the action text alone: the ``decoder`` stage)."""
         self._check_actions(state, actions)
         text, mask = self.text(list(actions))
-        s_hat = self.backbone.step(state.backbone, state.vis, text, state.s_hat)
+        if zero_state:
+            q, d = self.backbone.queries.shape
+            s_hat = self.backbone.queries.new_zeros(len(actions), q, d)
+        else:
+            s_hat = self.backbone.step(state.backbone, state.vis, text, state.s_hat)
         if not torch.isfinite(s_hat).all():
             raise RuntimeError("the backbone produced non-finite values (NaN/inf) in the predicted state")
         dec_text, dec_mask = (text, mask) if self.decoder_text is None else self.decoder_text(list(actions))
@@ -365,9 +370,10 @@ class PanWorldModel(nn.Module):
         actions: list[str],
         generator: torch.Generator | None = None,
         decode: bool = True,
+        zero_state: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``predict`` then (unless ``decode=False``: latent-only) ``decode``; returns (ŝ, frames or None)."""
-        s_hat = self.predict(state, actions)
+        s_hat = self.predict(state, actions, zero_state)
         if not decode:
             state.pending = None  # the next round's state slot uses the no-frame placeholder
             return s_hat, None
@@ -381,8 +387,11 @@ class PanWorldModel(nn.Module):
         return r.float(), torch.sigmoid(logit).float()
 
     # ---- training ---------------------------------------------------------------------------------------------
-    def loss(self, batch: dict, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def loss(
+        self, batch: dict, generator: torch.Generator | None = None, zero_state: bool = False
+    ) -> dict[str, torch.Tensor]:
         """Flow-matching loss through the decoder (+ reward head), teacher-forced over N action steps.
+        ``zero_state``: h and f are not run and the decoder is given ŝ = 0 (PAN's stage 1, ``decoder``).
 
         With ``backbone.supervision = "latent"`` (ablation) h and f learn from the latent-matching loss alone
         (``latent`` + ``variance``, model/latent.py) and the decoder and reward head see ŝ under stop-gradient.
@@ -392,4 +401,4 @@ class PanWorldModel(nn.Module):
         batch: ``first_frame`` uint8 (B, H, W, 3), ``frames`` uint8 (B, N, T, H, W, 3), ``actions`` B lists of N
         str; optional ``rewards`` (B, N), ``terminated`` (B, N), ``mission`` (B str).
         """
-        return glp_loss(self, batch, generator)
+        return glp_loss(self, batch, generator, zero_state=zero_state)

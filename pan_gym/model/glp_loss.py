@@ -1,8 +1,9 @@
 """The training objective of ``PanWorldModel`` (``PanWorldModel.loss``): flow matching through the decoder on one
 Causal Swin-DPM window per sample, teacher-forcing the backbone over N action steps, plus the reward head.
 
-Composed in ``glp_loss`` from its parts: ``sample_window`` (the noised window), ``flow_loss``, ``gate_loss`` (the copy
-gate) and ``reward_loss``; JEPA-style latent matching (``model/latent.py``) for ``backbone.supervision=latent``.
+Composed in ``glp_loss`` from its parts: ``predict_states`` (h and f teacher-forced), ``decoder_losses`` (one noised
+window per sample from ``sample_window``, scored by ``flow_loss`` and the copy gate's ``gate_loss``), ``reward_loss``,
+and JEPA-style latent matching (``model/latent.py``) for ``backbone.supervision=latent``.
 
 Example:
     >>> import torch
@@ -121,11 +122,56 @@ def reward_loss(model: PanWorldModel, s_hat: torch.Tensor, batch: dict) -> torch
     return rew + F.binary_cross_entropy_with_logits(logit, batch["terminated"].to(logit).flatten())
 
 
+def predict_states(model: PanWorldModel, first, frames, text, generator, targets: bool = False):
+    """h on the observation before each action, f teacher-forced over the actions: ŝ (B, N, Q, D), and h's tokens
+    of every observation (B, N + 1, N_vis, D: the latent-matching targets) when ``targets``, else None."""
+    b, n = frames.shape[:2]
+    seen = torch.cat([first[:, None], frames[:, :, -1]], dim=1)  # (B, N+1, H, W, 3)
+    seen = seen if targets else seen[:, :-1]
+    tokens = model.encoder(seen.flatten(0, 1)).unflatten(0, (b, -1))  # (B, N(+1), N_vis, D)
+    vis = tokens[:, :n]  # (B, N, N_vis, D); some are dropped below as after a latent-only step
+    if model.training and model.cfg.backbone.frame_dropout > 0 and n > 1:
+        drop = torch.rand((b, n, 1, 1), generator=generator).to(vis.device) < model.cfg.backbone.frame_dropout
+        drop[:, 0] = False
+        vis = torch.where(drop, model.backbone.no_frame.to(vis.dtype), vis)
+    return model.backbone.forward_train(vis, text), (tokens if targets else None)
+
+
+def decoder_losses(model: PanWorldModel, first, frames, actions, text, mask, s_hat, generator) -> dict:
+    """The decoder's flow loss on one window per sample, and with the copy gate its ``drawn`` and ``gate`` terms."""
+    b, n = frames.shape[:2]
+    dcfg = model.cfg.diffusion
+    win = sample_window(model, first, frames, generator)
+    drop = (
+        (torch.rand((b,), generator=generator) < dcfg.cfg_dropout).to(s_hat.device)
+        if model.training
+        else torch.zeros(b, dtype=torch.bool, device=s_hat.device)
+    )
+    if model.decoder_text is not None:
+        text, mask = (x.unflatten(0, (b, n)) for x in model.decoder_text(actions))
+    ar, state = torch.arange(b, device=s_hat.device), model.decoder_state(s_hat)
+    conds = [ChunkCondition(text[ar, i], mask[ar, i], state[ar, i]).dropped(drop) for i in win.chunks]
+    pred = model.decoder(win.x, win.sigma, conds, source=win.source)
+    target = win.x0 if dcfg.prediction == "x0" else velocity_target(win.x0, win.eps)
+    out = {"flow": flow_loss(pred.sample, target, win.weight)}
+    if (
+        pred.gate_logit is not None
+    ):  # the drawn frame stays whole; the gate learns where the frame is its source
+        out["drawn"] = flow_loss(pred.drawn, target, win.weight)
+        out["gate"] = gate_loss(pred.gate_logit, win, dcfg.change_weight)
+    return out
+
+
 def glp_loss(
-    model: PanWorldModel, batch: dict, generator: torch.Generator | None = None, render: bool = True
+    model: PanWorldModel,
+    batch: dict,
+    generator: torch.Generator | None = None,
+    render: bool = True,
+    zero_state: bool = False,
 ) -> dict[str, torch.Tensor]:
     """See ``PanWorldModel.loss``. ``render=False`` (latent supervision only) stops after the latent-matching terms:
-    the decoder and reward head are not run (the ``dynamics`` training stage)."""
+    the decoder and reward head are not run (the ``dynamics`` training stage). ``zero_state``: h and f are not run,
+    ŝ = 0 (the ``decoder`` stage). Every term's weight is applied here."""
     first, frames, actions = (
         batch["first_frame"].to(model.device),
         batch["frames"].to(model.device),
@@ -134,51 +180,27 @@ def glp_loss(
     b, n, t = frames.shape[:3]
     if t != model.cfg.frames_per_chunk:
         raise ValueError(f"batch chunks have {t} frames, the model renders {model.cfg.frames_per_chunk}")
-    dcfg, latent_mode = model.cfg.diffusion, model.cfg.backbone.supervision == "latent"
-    # h on the observation before each action (and, in latent mode, after the last: the targets)
-    seen = torch.cat([first[:, None], frames[:, :, -1]], dim=1)  # (B, N+1, H, W, 3)
-    seen = seen if latent_mode else seen[:, :-1]
-    tokens = model.encoder(seen.flatten(0, 1)).unflatten(0, (b, -1))  # (B, N(+1), N_vis, D)
-    vis = tokens[:, :n]  # (B, N, N_vis, D); some are dropped below as after a latent-only step
-    if model.training and model.cfg.backbone.frame_dropout > 0 and n > 1:
-        drop = torch.rand((b, n, 1, 1), generator=generator).to(vis.device) < model.cfg.backbone.frame_dropout
-        drop[:, 0] = False
-        vis = torch.where(drop, model.backbone.no_frame.to(vis.dtype), vis)
+    latent_mode = model.cfg.backbone.supervision == "latent" and not zero_state
+    if not render and not latent_mode:
+        raise ValueError("render=False needs backbone.supervision=latent (nothing else would train h and f)")
     flat = [a for row in actions for a in row]
     text, mask = (x.unflatten(0, (b, n)) for x in model.text(flat))  # (B, N, L, E), (B, N, L)
-    s_hat = model.backbone.forward_train(vis, text)  # (B, N, Q, D)
     out: dict[str, torch.Tensor] = {}
-    loss = torch.zeros((), device=s_hat.device)
+    loss = torch.zeros((), device=model.device)
+    if zero_state:
+        s_hat = model.backbone.queries.new_zeros(b, n, *model.backbone.queries.shape)  # (B, N, Q, D)
+    else:
+        s_hat, tokens = predict_states(model, first, frames, text, generator, targets=latent_mode)
     if latent_mode:  # h, f learn from latent matching only; g and the reward head read a stop-gradient ŝ
         out.update(latent_losses(model.latent_head(s_hat), tokens[:, 1:], tokens))
         loss = out["latent"] + model.cfg.backbone.latent_var_weight * out["variance"]
         s_hat = s_hat.detach()
         if not render:
             return _finite(out, loss)
-    elif not render:
-        raise ValueError("render=False needs backbone.supervision=latent (nothing else would train h and f)")
-
-    win = sample_window(model, first, frames, generator)
-    drop = (
-        (torch.rand((b,), generator=generator) < dcfg.cfg_dropout).to(s_hat.device)
-        if model.training
-        else torch.zeros(b, dtype=torch.bool, device=s_hat.device)
-    )
-    dtext, dmask = text, mask
-    if model.decoder_text is not None:
-        dtext, dmask = (x.unflatten(0, (b, n)) for x in model.decoder_text(flat))
-    ar, dstate = torch.arange(b, device=s_hat.device), model.decoder_state(s_hat)
-    conds = [ChunkCondition(dtext[ar, i], dmask[ar, i], dstate[ar, i]).dropped(drop) for i in win.chunks]
-    pred = model.decoder(win.x, win.sigma, conds, source=win.source)
-    target = win.x0 if dcfg.prediction == "x0" else velocity_target(win.x0, win.eps)
-    out["flow"] = flow_loss(pred.sample, target, win.weight)
+    out.update(decoder_losses(model, first, frames, flat, text, mask, s_hat, generator))
+    dc = model.cfg.decoder
     loss = loss + out["flow"]
-    if (
-        pred.gate_logit is not None
-    ):  # the drawn frame stays whole; the gate learns where the frame is its source
-        out["drawn"] = flow_loss(pred.drawn, target, win.weight)
-        out["gate"] = gate_loss(pred.gate_logit, win, dcfg.change_weight)
-        dc = model.cfg.decoder
+    if "gate" in out:
         loss = loss + dc.copy_gate_drawn_loss * out["drawn"] + dc.copy_gate_loss * out["gate"]
     if "rewards" in batch and "mission" in batch:
         out["reward"] = reward_loss(model, s_hat, batch)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -77,9 +76,10 @@ class RunLogger:
 
 @torch.no_grad()
 def write_sample_video(
-    model: nn.Module, item: dict, path: str | Path, seed: int = 0, context=None, fps: int = 4
+    model: nn.Module, item: dict, path: str | Path, seed: int = 0, zero_state: bool = False, fps: int = 4
 ) -> Path:
-    """Roll ``model`` out on ``item``'s first frame and actions; write imagined | true frames as an mp4."""
+    """Roll ``model`` out on ``item``'s first frame and actions (``zero_state``: ŝ = 0, as the ``decoder`` stage
+    trains); write imagined | true frames as an mp4."""
     import imageio.v2 as imageio
 
     path = Path(path)
@@ -88,9 +88,10 @@ def write_sample_video(
     model.eval()
     g = torch.Generator().manual_seed(seed)
     try:
-        with torch.random.fork_rng(devices=[]), context or nullcontext():
+        with torch.random.fork_rng(devices=[]):
             state = model.start(item["first_frame"][None])
-            imagined = [model.step(state, [a], g)[1][0].cpu() for a in item["actions"]]  # N x (T, H, W, 3)
+            # N x (T, H, W, 3)
+            imagined = [model.step(state, [a], g, zero_state=zero_state)[1][0].cpu() for a in item["actions"]]
     finally:
         model.train(was_training)
     fake = torch.cat([item["first_frame"][None], *imagined])  # (1 + N·T, H, W, 3)

@@ -12,7 +12,7 @@
 Parameters the config freezes (a pretrained MiniLM, the paper's backbone) never train; modules with no trainable
 parameter are put in eval mode (no dropout, no RNG use), which also keeps resumed runs bit-identical.
 ``decoder`` is PAN's stage 1: the DiT learns Causal Swin-DPM denoising from the action text alone; the backbone is
-not run and its state tokens are zeros (``state_free``), so the zero-initialised state stream starts from zero.
+not run and its state tokens are zeros (``zero_state``), so the zero-initialised state stream starts from zero.
 ``dynamics`` then ``render`` is the sequential latent-matching plan: h and f learn from
 ``‖P(ŝ_{t+1}) − sg(h(o_{t+1}))‖²`` alone (the decoder is not run), then the decoder learns to render the frozen
 backbone's predicted states.
@@ -26,8 +26,6 @@ Example:
 """
 
 from __future__ import annotations
-
-from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -69,25 +67,6 @@ def set_train_mode(model: nn.Module) -> None:
             m.eval()
 
 
-@contextmanager
-def state_free(model: nn.Module):
-    """PAN stage 1: skip h and f; the decoder sees zero state tokens (B, Q, D) in training and in rollouts."""
-    bb, enc = model.backbone, model.encoder
-    q, d, n_vis = bb.num_queries, bb.queries.shape[1], bb.n_vis
-
-    def zeros(*shape):
-        return torch.zeros(*shape, d, device=bb.queries.device, dtype=bb.queries.dtype)
-
-    enc.forward = lambda frames: zeros(frames.shape[0], n_vis)  # (B, N_vis, D)
-    bb.forward_train = lambda vis, action: zeros(*vis.shape[:2], q)  # (B, N, Q, D)
-    bb.step = lambda cache, vis, action, s_hat=None, recompute=False: zeros(action.shape[0], q)
-    try:
-        yield
-    finally:
-        for obj, attr in ((enc, "forward"), (bb, "forward_train"), (bb, "step")):
-            obj.__dict__.pop(attr, None)
-
-
 class StageLoss(nn.Module):
     """Wraps the world model so that one ``forward(batch, generator)`` computes the stage's loss (what DDP and
     FSDP2 wrap). Returns ``{"loss": scalar with grad, other scalars detached}``."""
@@ -103,8 +82,7 @@ class StageLoss(nn.Module):
             return vae_loss(m.latent.vae, frames.flatten(0, 1).to(m.device), generator, self.vae_kl_weight)
         if self.stage == "decoder":
             batch = {k: v for k, v in batch.items() if k not in ("rewards", "terminated")}
-            with state_free(m):
-                out = m.loss(batch, generator)
+            out = m.loss(batch, generator, zero_state=True)
             return {"loss": out["flow"], "flow": out["flow"].detach()}
         # dynamics: h, f by latent matching alone, the decoder not run; render: the full loss, of which only the
         # decoder's and reward head's terms reach trainable parameters (h, f are frozen)

@@ -46,7 +46,7 @@ from pan_gym.train.distributed import (
 from pan_gym.train.ema import EMA
 from pan_gym.train.monitor import RunLogger, write_sample_video
 from pan_gym.train.resume import resume_run
-from pan_gym.train.stages import StageLoss, select_trainable, set_train_mode, state_free
+from pan_gym.train.stages import StageLoss, select_trainable, set_train_mode
 from pan_gym.worlds import make_world
 
 
@@ -196,8 +196,8 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
             if step % args.save_every == 0 or step == args.steps:
                 _save(args, core, opt, sched, batches, noise, step, model, persistent, info, ckpt_root, ema)
             if args.sample_every and step % args.sample_every == 0 and info.is_main and not args.fsdp:
-                context = state_free(model) if args.stage == "decoder" else None
-                write_sample_video(model, sample_item, out / "samples" / f"step_{step:06d}.mp4", 0, context)
+                path = out / "samples" / f"step_{step:06d}.mp4"
+                write_sample_video(model, sample_item, path, 0, zero_state=args.stage == "decoder")
                 set_train_mode(model)
             barrier(info)
     finally:

@@ -9,7 +9,7 @@ from pan_gym.config import VAEConfig, apply_overrides, preset
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.train import TrainArgs, train
 from pan_gym.train.data import SyntheticWindows
-from pan_gym.train.stages import StageLoss, select_trainable, state_free
+from pan_gym.train.stages import StageLoss, select_trainable
 from tests.train.conftest import FAST, weights
 
 
@@ -56,11 +56,14 @@ def test_decoder_stage_sees_zero_states():
     model.decoder.register_forward_pre_hook(lambda m, a: seen.append(a[2][0].state.abs().max().item()))
     item = SyntheticWindows(2, window=2, frames_per_chunk=2)[0]
     batch = {k: (v[None] if torch.is_tensor(v) else [v]) for k, v in item.items()}
+    ran = []
+    model.encoder.register_forward_pre_hook(lambda m, a: ran.append("h"))
+    model.backbone.forward_train = lambda *a: ran.append("f")  # this test's probe: the model must not call f
     StageLoss(model, "decoder")(batch, torch.Generator().manual_seed(0))
-    assert seen == [0.0]
-    with state_free(model):
-        pass
-    assert "forward_train" not in model.backbone.__dict__  # the patch is undone
+    assert seen == [0.0] and not ran  # h and f are not run
+    state = model.start(batch["first_frame"])
+    s_hat, frames = model.step(state, [batch["actions"][0][0]], zero_state=True)
+    assert not s_hat.any() and frames.shape[1:] == (2, 64, 64, 3)
 
 
 def test_dynamics_then_render_is_the_sequential_latent_plan(tmp_path):
