@@ -33,21 +33,9 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
-COLORS = ("red", "green", "blue", "purple", "yellow", "grey")
-OBJECTS = ("ball", "box", "key")
-PRIMITIVES = ("turn left", "turn right", "move forward")
-GO_TO = tuple(f"go to the {c} {o}" for c in COLORS for o in OBJECTS)
-PICK_UP = tuple(f"pick up the {c} {o}" for c in COLORS for o in OBJECTS)
-MENUS = {
-    "all": (*PRIMITIVES, *GO_TO, *PICK_UP),
-    # the primitives plus "pick up the X", without "go to the X". Note: the world's "pick up the X" still walks
-    # to X first (a multi-cell action the default model draws exactly ~1 time in 5); a random policy
-    # over this menu solves 43 % of GoTo/PickUp missions in 16 steps (the pick-ups do the walking)
-    "walk": (*PRIMITIVES, *PICK_UP),
-    # one grid step per action, for GoTo missions (e.g. ``--levels BabyAI-GoToObj-v0``): what the default model
-    # imagines well; a random policy over it solves 10-12 % of GoToLocal / GoToObj missions in 12 steps
-    "primitives": PRIMITIVES,
-}
+from agents.menus import FIXED_MENUS as MENUS
+from pan_gym.worlds.babyai_phrases import COLORS, OBJECTS
+
 MENU = MENUS["all"]
 # mission bag of words: BabyAI GoTo / PickUp / PutNext missions and their location words
 VOCAB = (*COLORS, *OBJECTS, "go", "pick", "put", "next", "left", "right", "front", "behind", "door")
