@@ -6,7 +6,7 @@ Second column: the cells the action truly changes are all drawn right (whatever 
 wrong), over the transitions that change some cell: "knows what and where, but also draws elsewhere" shows as a
 high second column with a low first one.
 
-    PYTHONPATH=. python scripts/fit_on_training_data.py pan_gym/assets/models/babyai-small /work/data/babyai-macro
+    PYTHONPATH=. python scripts/fit_on_training_data.py pan_gym/assets/models/babyai-small data/babyai-macro
 """
 
 from __future__ import annotations

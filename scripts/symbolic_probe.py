@@ -1,4 +1,4 @@
-"""Is an action's effect learnable from the grid itself? A probe for issue 7, apart from pixels and diffusion.
+"""Is an action's effect learnable from the grid itself? A probe apart from pixels and diffusion.
 
 Every cell of the frames before and after a transition is read as the world's tile it shows (``TileBook``), so a
 BabyAI transition becomes (8×8 tile ids, action words) -> 8×8 tile ids. A small transformer encoder (cell tokens +
@@ -9,7 +9,7 @@ exact end pose). If it learns "go to the X" here while the world model's decoder
 learnable and the pixel/flow pipeline is what fails; if not, the function itself (the BFS path's end pose, ties
 included) is the obstacle.
 
-    PYTHONPATH=. python scripts/symbolic_probe.py /work/data/babyai-macro /work/data/babyai-mixed --steps 3000
+    PYTHONPATH=. python scripts/symbolic_probe.py data/babyai-macro data/babyai-mixed --steps 3000
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ world (restored to the start state) and imagined by the imaginer from the start 
 frame of each chunk with ``metrics.outcome_shown`` (BabyAI: grid-exact).
 
 The headline ``fidelity`` counts only transitions whose true frame changes (``metrics.changed``): a no-op is "shown"
-by copying the previous frame (FINDINGS.md, the copy baseline). ``copy_rate`` is how often the imagined frame is the
+by copying the previous frame (the copy baseline). ``copy_rate`` is how often the imagined frame is the
 pre-action frame on those changing transitions; ``fidelity_all`` counts every transition. ``per_template`` gives each template's figures on its own, with the
 95 % Wilson interval.
 

@@ -1,7 +1,7 @@
 """The decoder's latent space: frames uint8 (B, F, H, W, 3) <-> latents float (B, C, F, h, w).
 
 - ``PixelSpace``: frames scaled to [-1, 1]; with DiT patches aligned to the world's tiles this is the strong choice
-  at 64x64 (no error floor, no extra tokens saved by a VAE: see FINDINGS.md).
+  at 64x64 (no error floor, and a VAE saves no tokens over 8-px patches there).
 - ``KLSpace``: a small per-frame diffusers ``AutoencoderKL`` (trained in the VAE stage), for worlds without tiles.
 - ``WanSpace``: Wan2.1's causal 3D ``AutoencoderKLWan`` from a local directory (paper preset, frozen).
 

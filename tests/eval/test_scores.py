@@ -47,7 +47,7 @@ def test_oracle_fidelity_is_perfect(world, starts, oracle, kind):
 def test_copy_scores_zero_on_changing_transitions(world, starts, kind):
     r = action_fidelity(world, CopyImaginer(), starts, kind, progress=False)
     assert r["fidelity"] == 0.0 and r["copy_rate"] == 1.0
-    assert r["tile_accuracy_changed"] > 0.9  # why cell accuracy alone misleads (FINDINGS.md)
+    assert r["tile_accuracy_changed"] > 0.9  # why cell accuracy alone misleads
 
 
 def test_action_ignoring_simulator_is_not_perfect(world, starts):
