@@ -125,6 +125,9 @@ class DecoderConfig:
     # False (probe): the decoder is given ŝ = 0, so it renders from the action text and the previous frame
     # alone (a text-conditioned video model; the backbone then learns from the reward head only)
     use_state: bool = True
+    # False (ablation): the decoder is given the empty text instead of the action's, so the action reaches it only
+    # through ŝ (how much of the action the backbone's prediction carries)
+    action_text: bool = True
     # True: the DiT also predicts a per-pixel gate g and the clean frame is g·(the window's clean conditioning frame)
     # + (1 − g)·(its drawn frame), so what the action leaves alone is copied exactly and only the rest is drawn (the
     # masked compositing of CDNA-style video prediction); needs diffusion.prediction = "x0". On in metaworld-small

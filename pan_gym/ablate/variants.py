@@ -10,7 +10,8 @@ PAN's own design (the reference of every claim) is the run ``pan``.
 | noise       | σ_B = σ_A + ½                 | + ¼, + 1 (no overlap), no window (last-frame chaining)            |
 | language    | pretrained MiniLM (frozen)    | the same architecture at random init, trained                     |
 | history     | 10 rounds                     | 1 round (ŝ_k still re-enters), 1 round without the ŝ slot         |
-| state       | the decoder is given ŝ        | ŝ = 0: the decoder renders from the text and previous frame alone |
+| state       | the decoder is given ŝ and    | ŝ = 0: the decoder renders from the text and previous frame alone; |
+|             | the action text               | no action text: the action reaches the decoder only through ŝ     |
 
 Example:
     >>> [v.name for v in CLAIMS["noise"]]
@@ -110,6 +111,12 @@ CLAIMS: dict[str, tuple[Variant, ...]] = {
             "decoder given ŝ = 0 (text and previous frame only)",
             "decoder.use_state=false",
         ),
+        _v(
+            "state",
+            "state-only",
+            "decoder given ŝ, not the action text (the action only through f)",
+            "decoder.action_text=false",
+        ),
     ),
 }
 
@@ -122,7 +129,8 @@ QUESTIONS: dict[str, str] = {
     "from scratch (seen and held-out phrasings)?",
     "history": "Does the backbone's history (10 rounds) carry what one frame cannot show, against 1 round?",
     "state": "Does the decoder render what the backbone predicts (PAN's GLP: ŝ carries the next world state), or "
-    "does it work from the action text and the previous frame alone (ŝ replaced by zeros)?",
+    "does it work from the action text and the previous frame alone (ŝ replaced by zeros)? And can ŝ alone carry the "
+    "action (the decoder not given the action text)?",
 }
 
 

@@ -292,10 +292,19 @@ class PanWorldModel(nn.Module):
             s_hat = self.backbone.step(state.backbone, state.vis, text, state.s_hat)
         if not torch.isfinite(s_hat).all():
             raise RuntimeError("the backbone produced non-finite values (NaN/inf) in the predicted state")
-        dec_text, dec_mask = (text, mask) if self.decoder_text is None else self.decoder_text(list(actions))
+        dec_text, dec_mask = self.decoder_text_of(list(actions), text, mask)
         state.s_hat, state.vis, state.steps = s_hat, None, state.steps + 1
         state.pending = ChunkCondition(dec_text, dec_mask, self.decoder_state(s_hat))
         return s_hat
+
+    def decoder_text_of(self, actions: list[str], text: torch.Tensor, mask: torch.Tensor):
+        """The text the decoder reads for ``actions``, (B, L, E) and (B, L): the action text's encoding ``text``,
+        ``mask`` (or the DiT's own UMT5 encoding); the empty text's when ``decoder.action_text`` is off."""
+        if not self.cfg.decoder.action_text:
+            actions = [""] * len(actions)
+            if self.decoder_text is None:
+                return self.text(actions)
+        return (text, mask) if self.decoder_text is None else self.decoder_text(actions)
 
     def decoder_state(self, s_hat: torch.Tensor) -> torch.Tensor:
         """ŝ (…, Q, D) as the decoder is given it: itself, or zeros when ``decoder.use_state`` is off."""

@@ -147,8 +147,9 @@ def decoder_losses(model: PanWorldModel, first, frames, actions, text, mask, s_h
         if model.training
         else torch.zeros(b, dtype=torch.bool, device=s_hat.device)
     )
-    if model.decoder_text is not None:
-        text, mask = (x.unflatten(0, (b, n)) for x in model.decoder_text(actions))
+    text, mask = (
+        x.unflatten(0, (b, n)) for x in model.decoder_text_of(actions, text.flatten(0, 1), mask.flatten(0, 1))
+    )
     ar, state = torch.arange(b, device=s_hat.device), model.decoder_state(s_hat)
     conds = [ChunkCondition(text[ar, i], mask[ar, i], state[ar, i]).dropped(drop) for i in win.chunks]
     pred = model.decoder(win.x, win.sigma, conds, source=win.source)

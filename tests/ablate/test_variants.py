@@ -34,6 +34,7 @@ def test_small_preset_shares_pans_run_across_claims():
         "rounds-1",
         "rounds-1-no-state",
         "no-state",
+        "state-only",
     ]
     cfg = {r.key: apply_overrides(preset("small"), r.config) for r in runs}
     assert cfg["pan"] == apply_overrides(preset("small"), BASE_CONFIG)
@@ -41,6 +42,7 @@ def test_small_preset_shares_pans_run_across_claims():
     assert cfg["offset-0.25"].diffusion.noise_offset == 0.25 and cfg["rounds-1"].backbone.max_rounds == 1
     assert cfg["minilm-random"].text.kind == "minilm-random" and cfg["pan"].frames_per_chunk == 1
     assert cfg["pan"].decoder.use_state and not cfg["no-state"].decoder.use_state
+    assert cfg["pan"].decoder.action_text and not cfg["state-only"].decoder.action_text
 
 
 def test_every_variant_builds_a_tiny_model():

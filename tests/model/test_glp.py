@@ -363,3 +363,16 @@ def test_prefix_reuse_rolls_out_as_the_whole_window_does(overrides, cached):
 
 def test_config_is_the_models_pan_config(tiny_model):
     assert tiny_model.config is tiny_model.cfg and tiny_model.config.frames_per_chunk >= 1
+
+
+def test_without_action_text_the_decoder_reads_the_action_only_through_the_state():
+    """``decoder.action_text=false``: the decoder's text is the empty text's for every action, so two actions differ
+    in what the decoder is given only through ŝ."""
+    torch.manual_seed(0)
+    model = PanWorldModel.from_config(apply_overrides(preset("tiny"), "decoder.action_text=false")).eval()
+    state = model.start(torch.zeros(2, 64, 64, 3, dtype=torch.uint8))
+    model.predict(state, ["turn left", "pick up the blue key"])
+    text, mask = state.pending.text, state.pending.text_mask
+    assert torch.equal(text[0], text[1]) and torch.equal(mask[0], mask[1]) and mask.sum(-1).tolist() == [2, 2]
+    assert not torch.equal(state.pending.state[0], state.pending.state[1])
+    assert torch.isfinite(model.loss(_batch(), torch.Generator().manual_seed(0))["loss"])
