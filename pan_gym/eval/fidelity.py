@@ -1,8 +1,10 @@
 """Action simulation fidelity: from evaluation start states, does the imagined chunk show the action's true outcome?
 
-For each start state and each of ``actions_per_state`` draws, an action of ``kind`` (``agent`` or ``environment``)
-is drawn (a template uniformly, then one of its instances), phrased with a train phrasing, executed in the true
-world (restored to the start state) and imagined by the imaginer from the start frame alone. Scored on the final
+For each start state and each of ``actions_per_state`` draws, a template of ``kind`` (``agent`` or ``environment``)
+is drawn uniformly from every template the start states offer, then one of its actions; a start that does not offer
+the template is walked on with seeded listing actions (at most ``MAX_ADVANCE``) until it does, so templates that
+need a door or a carried object are scored as often as the rest (``unreached``: draws no walk reached). The action is
+phrased with a train phrasing, executed in the true world and imagined from that state's frame alone. Scored on the final
 frame of each chunk with ``metrics.outcome_shown`` (BabyAI: grid-exact).
 
 The headline ``fidelity`` counts only transitions whose true frame changes (``metrics.changed``): a no-op is "shown"
@@ -31,7 +33,7 @@ from tqdm import tqdm
 
 from pan_gym.eval import metrics as M
 from pan_gym.eval.simulators import Imaginer
-from pan_gym.eval.starts import StartState, pick_action
+from pan_gym.eval.starts import StartState, listing_action
 from pan_gym.eval.stats import wilson
 from pan_gym.worlds.base import World
 from pan_gym.worlds.language import PhrasingSampler
@@ -43,6 +45,36 @@ def world_tile(world: World) -> int | M.TileBook | None:
     if hasattr(world, "tiles"):
         return M.TileBook(world.tiles())
     return getattr(world, "tile_size", None)
+
+
+MAX_ADVANCE = 8  # listing actions a start may be walked on until a drawn template is on offer
+
+
+def _template(world: World, action: str) -> str:
+    tf = getattr(world, "action_template", None)
+    return tf(action) if tf else action
+
+
+def _offered(world: World, state: Any, kind: str) -> dict[str, list[str]]:
+    """Template -> the ``kind`` actions on offer in ``state`` (the world is left there)."""
+    world.set_state(state)
+    out: dict[str, list[str]] = {}
+    for a in world.actions(kind):
+        out.setdefault(_template(world, a), []).append(a)
+    return out
+
+
+def _offering(world: World, start: StartState, template: str, kind: str, rng: np.random.Generator):
+    """(frame (H, W, 3), world state, the template's actions) at ``start``, or after the fewest seeded listing
+    actions from it (≤ ``MAX_ADVANCE``) that put ``template`` on offer; None if none does. The world is left there."""
+    frame, state = start.frame, start.state
+    for i in range(MAX_ADVANCE + 1):
+        offered = _offered(world, state, kind).get(template)
+        if offered:
+            return frame, state, offered
+        if i < MAX_ADVANCE:
+            frame, state = world.step(listing_action(world, rng))[0][-1], world.get_state()
+    return None
 
 
 def _mean(x: np.ndarray) -> float | None:
@@ -75,25 +107,27 @@ def action_fidelity(
     rng = np.random.default_rng([seed, 0xF1DE])
     sampler = PhrasingSampler(world.paraphrases("train"))
     tile = world_tile(world)
-    befores, trues, states, texts, canon, templates = [], [], [], [], [], []
+    universe = sorted({t for st in starts for t in _offered(world, st.state, kind)})
+    befores, trues, states, texts, canon, templates, unreached = [], [], [], [], [], [], 0
     for s in tqdm(starts, desc=f"fidelity/{kind}: true outcomes", disable=not progress, leave=False):
-        for _ in range(actions_per_state):
-            world.set_state(s.state)
-            actions = world.actions(kind)
-            if not actions:
+        for _ in range(actions_per_state if universe else 0):
+            template = universe[int(rng.integers(len(universe)))]
+            found = _offering(world, s, template, kind, rng)
+            if found is None:
+                unreached += 1
                 continue
-            action = pick_action(world, actions, rng)
+            before, state, offered = found
+            action = offered[int(rng.integers(len(offered)))]
             text = sampler.phrase(action, rng)
             chunk, _, _, _, info = world.step(text)
             if info.get("kind", kind) != kind:
                 continue
-            befores.append(s.frame)
+            befores.append(before)
             trues.append(chunk[-1])
-            states.append(s.state)
+            states.append(state)
             texts.append(text)
             canon.append(info.get("action", action))
-            tf = getattr(world, "action_template", None)
-            templates.append(tf(action) if tf else action)
+            templates.append(template)
     if not texts:
         return {"kind": kind, "n": 0, "n_changed": 0, "fidelity": None}
     before, true = np.stack(befores), np.stack(trues)  # (N, H, W, 3) x2
@@ -110,6 +144,7 @@ def action_fidelity(
     out: dict[str, Any] = {
         "kind": kind,
         "n": len(texts),
+        "unreached": unreached,
         "n_changed": int(ch.sum()),
         "fidelity": _mean(shown[ch]),
         "fidelity_all": _mean(shown),

@@ -156,3 +156,15 @@ def test_a_walk_keeps_a_step_that_no_draw_can_change():
     assert (
         r["n_per_step"] == [2] * 4 and 2 <= r["unchanged_steps"] < 8
     )  # the first step of each rollout, at least
+
+
+def test_fidelity_walks_a_start_on_until_a_drawn_template_is_on_offer(world, oracle):
+    """Templates that need a door or a carried object are drawn as often as the rest: a start that does not offer
+    one is walked on with listing actions until it does."""
+    starts = start_states(world, eval_seeds(24))
+    agent = action_fidelity(world, oracle, starts, "agent", 4, progress=False)
+    events = action_fidelity(world, oracle, starts, "environment", 4, progress=False)
+    assert {"drop it", "open the {color} door"} <= set(agent["per_template"])
+    assert "the {color} door opens" in events["per_template"]
+    assert agent["fidelity"] == events["fidelity"] == 1.0  # the oracle replays the walked-on state
+    assert agent["n"] + agent["unreached"] <= 4 * len(starts)
