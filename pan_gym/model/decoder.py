@@ -351,3 +351,36 @@ class Decoder(nn.Module):
             ctx.self_mask = ctx.text_mask = ctx.state = ctx.frame_bias = None
             ctx.rope = ctx.prefix = ctx.record = None
         return result
+
+
+class Velocity:
+    """What the Swin-DPM sampler calls (``diffusion.swin_dpm.VelocityFn``): the decoder's prediction as a velocity
+    v (B, C, F, h, w) at per-frame σ (B, F), with classifier-free guidance when ``guidance_scale`` is not 1
+    (conditioned and dropped conditions in one doubled batch; no prefix cache then). ``record=True`` returns
+    (v, prefix); ``source`` is the window's clean conditioning frame (``decoder.copy_gate``)."""
+
+    def __init__(self, decoder: Decoder, guidance_scale: float = 1.0, prediction: str = "v"):
+        self.decoder, self.guidance_scale, self.prediction = decoder, guidance_scale, prediction
+
+    def __call__(self, x, sigma, conds: list[ChunkCondition], prefix=None, record: bool = False, source=None):
+        g, recorded = self.guidance_scale, None
+        if g == 1.0:
+            pred = self.decoder(x, sigma, conds, prefix=prefix, record=record, source=source)
+            out, recorded = pred.sample, pred.prefix
+        else:
+            drop = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+            both = [
+                ChunkCondition(
+                    torch.cat([c.text, c.dropped(drop).text]),
+                    torch.cat([c.text_mask, c.dropped(drop).text_mask]),
+                    torch.cat([c.state, c.dropped(drop).state]),
+                )
+                for c in conds
+            ]
+            src = None if source is None else torch.cat([source, source])
+            pred = self.decoder(torch.cat([x, x]), torch.cat([sigma, sigma]), both, source=src)
+            o_cond, o_uncond = pred.sample.chunk(2)
+            out = o_uncond + g * (o_cond - o_uncond)
+        if self.prediction == "x0":  # v = (x_σ − x̂_0) / σ: an Euler step to σ = 0 lands on x̂_0
+            out = (x - out) / sigma[:, None, :, None, None].clamp(min=1e-3).to(x.dtype)
+        return (out, recorded) if record else out

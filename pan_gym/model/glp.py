@@ -33,7 +33,7 @@ from pan_gym.config import PanConfig, apply_overrides, preset
 from pan_gym.diffusion.swin_dpm import SwinDenoiser, SwinState
 from pan_gym.model import io
 from pan_gym.model.backbone import Backbone, BackboneCache
-from pan_gym.model.decoder import ChunkCondition, Decoder, load_dit
+from pan_gym.model.decoder import ChunkCondition, Decoder, Velocity, load_dit
 from pan_gym.model.encoder import VisionEncoder
 from pan_gym.model.glp_loss import glp_loss
 from pan_gym.model.latent import LatentPredictor
@@ -310,40 +310,6 @@ class PanWorldModel(nn.Module):
         """ŝ (…, Q, D) as the decoder is given it: itself, or zeros when ``decoder.use_state`` is off."""
         return s_hat if self.cfg.decoder.use_state else torch.zeros_like(s_hat)
 
-    def _velocity(
-        self,
-        x: torch.Tensor,
-        sigma: torch.Tensor,
-        conds: list[ChunkCondition],
-        prefix=None,
-        record: bool = False,
-        source: torch.Tensor | None = None,
-    ):
-        """The sampler's velocity at per-frame σ (B, F), with classifier-free guidance when its scale is not 1;
-        ``prefix`` / ``record``: the decoder's prefix cache (without guidance only), returns (v, prefix);
-        ``source``: the window's clean conditioning frame (``decoder.copy_gate``)."""
-        g, recorded = self.cfg.diffusion.guidance_scale, None
-        if g == 1.0:
-            pred = self.decoder(x, sigma, conds, prefix=prefix, record=record, source=source)
-            out, recorded = pred.sample, pred.prefix
-        else:
-            drop = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
-            both = [
-                ChunkCondition(
-                    torch.cat([c.text, c.dropped(drop).text]),
-                    torch.cat([c.text_mask, c.dropped(drop).text_mask]),
-                    torch.cat([c.state, c.dropped(drop).state]),
-                )
-                for c in conds
-            ]
-            src = None if source is None else torch.cat([source, source])
-            pred = self.decoder(torch.cat([x, x]), torch.cat([sigma, sigma]), both, source=src)
-            o_cond, o_uncond = pred.sample.chunk(2)
-            out = o_uncond + g * (o_cond - o_uncond)
-        if self.cfg.diffusion.prediction == "x0":  # v = (x_σ − x̂_0) / σ: an Euler step to σ = 0 lands on x̂_0
-            out = (x - out) / sigma[:, None, :, None, None].clamp(min=1e-3).to(x.dtype)
-        return (out, recorded) if record else out
-
     @_inference
     def decode(self, state: RolloutState, generator: torch.Generator | None = None) -> torch.Tensor:
         """g: render the predicted step as frames uint8 (B, T, H, W, 3), sliding the Swin-DPM window."""
@@ -358,7 +324,7 @@ class PanWorldModel(nn.Module):
             noise = torch.randn((b, c, self.cfg.frames_per_chunk, h, w), generator=generator).to(last)
             cond_noise = torch.randn((b, c, 1, h, w), generator=generator).to(last)
         x, state.swin = self.sampler.denoise(
-            self._velocity,
+            Velocity(self.decoder, d.guidance_scale, d.prediction),
             state.swin,
             state.pending,
             noise,

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from pan_gym.config import PanConfig, apply_overrides, preset
+from pan_gym.model.decoder import Velocity
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.model.io import CheckpointError
 
@@ -278,7 +279,7 @@ def test_x0_prediction_trains_and_samples():
     model.predict(state, ["turn left"])
     with torch.no_grad():
         x0_hat = model.decoder(x, sigma, [state.pending]).sample
-        v = model._velocity(x, sigma, [state.pending])
+        v = Velocity(model.decoder, prediction="x0")(x, sigma, [state.pending])
     assert torch.allclose(x - 0.5 * v, x0_hat, atol=1e-5)
 
 
