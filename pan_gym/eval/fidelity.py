@@ -3,7 +3,8 @@
 For each start state and each of ``actions_per_state`` draws, a template of ``kind`` (``agent`` or ``environment``)
 is drawn uniformly from every template the start states offer, then one of its actions; a start that does not offer
 the template is walked on with seeded listing actions (at most ``MAX_ADVANCE``) until it does, so templates that
-need a door or a carried object are scored as often as the rest (``unreached``: draws no walk reached). The action is
+need a door or a carried object are scored as often as the rest (``unreached``: draws no walk reached, e.g. another
+Meta-World task's action; those take a template the start offers instead). The action is
 phrased with a train phrasing, executed in the true world and imagined from that state's frame alone. Scored on the final
 frame of each chunk with ``metrics.outcome_shown`` (BabyAI: grid-exact).
 
@@ -64,17 +65,27 @@ def _offered(world: World, state: Any, kind: str) -> dict[str, list[str]]:
     return out
 
 
-def _offering(world: World, start: StartState, template: str, kind: str, rng: np.random.Generator):
-    """(frame (H, W, 3), world state, the template's actions) at ``start``, or after the fewest seeded listing
-    actions from it (≤ ``MAX_ADVANCE``) that put ``template`` on offer; None if none does. The world is left there."""
-    frame, state = start.frame, start.state
-    for i in range(MAX_ADVANCE + 1):
-        offered = _offered(world, state, kind).get(template)
-        if offered:
-            return frame, state, offered
-        if i < MAX_ADVANCE:
-            frame, state = world.step(listing_action(world, rng))[0][-1], world.get_state()
-    return None
+class _Walk:
+    """A start state and one seeded listing walk from it (≤ ``MAX_ADVANCE`` actions), taken as far as needed: the
+    first point of it where a template of ``kind`` is on offer. Points are (frame (H, W, 3), state, offered)."""
+
+    def __init__(self, world: World, start: StartState, kind: str):
+        self.world, self.kind = world, kind
+        self.rng = np.random.default_rng([start.seed, 0xADA])
+        self.points = [(start.frame, start.state, _offered(world, start.state, kind))]
+
+    def first_offering(self, template: str):
+        for point in self.points:
+            if template in point[2]:
+                return point
+        while len(self.points) <= MAX_ADVANCE:
+            self.world.set_state(self.points[-1][1])
+            frame = self.world.step(listing_action(self.world, self.rng))[0][-1]
+            state = self.world.get_state()
+            self.points.append((frame, state, _offered(self.world, state, self.kind)))
+            if template in self.points[-1][2]:
+                return self.points[-1]
+        return None
 
 
 def _mean(x: np.ndarray) -> float | None:
@@ -110,13 +121,16 @@ def action_fidelity(
     universe = sorted({t for st in starts for t in _offered(world, st.state, kind)})
     befores, trues, states, texts, canon, templates, unreached = [], [], [], [], [], [], 0
     for s in tqdm(starts, desc=f"fidelity/{kind}: true outcomes", disable=not progress, leave=False):
-        for _ in range(actions_per_state if universe else 0):
+        walk = _Walk(world, s, kind)
+        for _ in range(actions_per_state if walk.points[0][2] else 0):
             template = universe[int(rng.integers(len(universe)))]
-            found = _offering(world, s, template, kind, rng)
-            if found is None:
+            point = walk.first_offering(template)
+            if point is None:  # not reachable from here (another task's action): one the start offers instead
                 unreached += 1
-                continue
-            before, state, offered = found
+                point = walk.points[0]
+                template = sorted(point[2])[int(rng.integers(len(point[2])))]
+            before, state, offered = point[0], point[1], point[2][template]
+            world.set_state(state)
             action = offered[int(rng.integers(len(offered)))]
             text = sampler.phrase(action, rng)
             chunk, _, _, _, info = world.step(text)
