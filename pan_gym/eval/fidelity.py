@@ -4,14 +4,14 @@ For each start state and each of ``actions_per_state`` draws, a template of ``ki
 is drawn uniformly from every template the start states offer, then one of its actions; a start that does not offer
 the template is walked on with seeded listing actions (at most ``MAX_ADVANCE``) until it does, so templates that
 need a door or a carried object are scored as often as the rest (``unreached``: draws no walk reached, e.g. another
-Meta-World task's action; those take a template the start offers instead). The action is
-phrased with a train phrasing, executed in the true world and imagined from that state's frame alone. Scored on the final
-frame of each chunk with ``metrics.outcome_shown`` (BabyAI: grid-exact).
+Meta-World task's action; those take a template the start offers instead). The action is phrased with a train
+phrasing, executed in the true world and imagined from that state's frame alone. Scored on the final frame of each
+chunk with ``metrics.outcome_shown`` (BabyAI: grid-exact).
 
 The headline ``fidelity`` counts only transitions whose true frame changes (``metrics.changed``): a no-op is "shown"
 by copying the previous frame (the copy baseline). ``copy_rate`` is how often the imagined frame is the
-pre-action frame on those changing transitions; ``fidelity_all`` counts every transition. ``per_template`` gives each template's figures on its own, with the
-95 % Wilson interval.
+pre-action frame on those changing transitions; ``fidelity_all`` counts every transition. ``per_template`` gives
+each template's figures on its own, with the 95 % Wilson interval.
 
 Example:
     >>> from pan_gym.worlds import make_world
@@ -51,7 +51,8 @@ def world_tile(world: World) -> int | M.TileBook | None:
 MAX_ADVANCE = 8  # listing actions a start may be walked on until a drawn template is on offer
 
 
-def _template(world: World, action: str) -> str:
+def template_of(world: World, action: str) -> str:
+    """The action's canonical template (``world.action_template``), or the action itself for worlds without one."""
     tf = getattr(world, "action_template", None)
     return tf(action) if tf else action
 
@@ -61,7 +62,7 @@ def _offered(world: World, state: Any, kind: str) -> dict[str, list[str]]:
     world.set_state(state)
     out: dict[str, list[str]] = {}
     for a in world.actions(kind):
-        out.setdefault(_template(world, a), []).append(a)
+        out.setdefault(template_of(world, a), []).append(a)
     return out
 
 

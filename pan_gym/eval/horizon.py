@@ -8,8 +8,9 @@ actions from the start frame alone (it never sees a true frame again). Two walks
 - ``primitive``: the forward-biased walk of single steps (``starts.walk_action``: BabyAI's turns and one step
   forward; other worlds, their agent actions uniformly).
 
-Every step of either walk changes the true frame (``metrics.changed``: a tile, or else any pixel): a drawn action that would leave the frame as
-it was is undone and drawn again (up to ``MAX_REDRAWS`` times), so copying the last frame is wrong at every step.
+Every step of either walk changes the true frame (``metrics.changed``: a tile, or else any pixel): a drawn action
+that would leave the frame as it was is undone and drawn again (up to ``MAX_REDRAWS`` times), so copying the last
+frame is wrong at every step.
 Where no draw changes it (a continuous world whose first push moves less than a pixel), the last draw is kept and
 counted in ``unchanged_steps``.
 Termination (a mission reached) does not stop a walk; the world's time limit does: each step is averaged over the
@@ -168,10 +169,8 @@ def long_horizon(
         out["consistency_tile_accuracy"] = M.consistency([v for v in out["tile_accuracy"] if v is not None])
         # the share of rollouts whose whole grid is right at each step, and how many of how many
         out["grid_exact"], counts = _nanmean(exact, horizon)
-        out["grid_exact_count"] = [
-            [int(round(m * c)), c] if m is not None else [0, 0]
-            for m, c in zip(out["grid_exact"], counts, strict=True)
-        ]
+        hits = [int(sum(r[t] for r in exact if len(r) > t)) for t in range(horizon)]
+        out["grid_exact_count"] = [[k, c] for k, c in zip(hits, counts, strict=True)]
     st, sp = np.mean(smooth_true, axis=0), np.mean(smooth_pred, axis=0)  # (2,): per frame, per action
     out["smoothness"] = {
         "true": float(st[0]),

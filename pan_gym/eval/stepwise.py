@@ -7,7 +7,8 @@ frame (so copying cannot win), the 3 distractors are other actions (any kind) wi
 start state with fewer than 4 distinct outcomes is skipped. The imaginer simulates the true action from the start
 frame; it is correct when its final frame is strictly nearer (MSE) to the true outcome than to each distractor.
 Scored twice on the same items: with a train phrasing and with a held-out phrasing of the true action; accuracy
-overall, per kind (``by_kind``), per template of the true action (``by_template``) and per phrasing pattern (``by_phrasing``, e.g. ``"approach the {color} {obj}"``).
+overall, per kind (``by_kind``), per template of the true action (``by_template``) and per phrasing pattern
+(``by_phrasing``, e.g. ``"approach the {color} {obj}"``).
 
 Example:
     >>> from pan_gym.worlds import make_world
@@ -28,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pan_gym.eval import metrics as M
-from pan_gym.eval.fidelity import imagine_final, world_tile
+from pan_gym.eval.fidelity import imagine_final, template_of, world_tile
 from pan_gym.eval.simulators import Imaginer
 from pan_gym.eval.starts import StartState, pick_action
 from pan_gym.worlds.base import World
@@ -107,8 +108,7 @@ def score_items(
         }
         for k in ("agent", "environment")
     }
-    template_of = getattr(world, "action_template", None)
-    templates = np.array([template_of(it["actions"][0]) if template_of else it["actions"][0] for it in items])
+    templates = np.array([template_of(world, it["actions"][0]) for it in items])
     by_template = {
         t: {"n": int((templates == t).sum()), "accuracy": float(correct[templates == t].mean())}
         for t in sorted(set(templates.tolist()))
