@@ -21,12 +21,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from pan_gym.batched import Batched
 from pan_gym.diffusion.flow import add_noise, euler_step, sample_u, shift_sigma
 
 
@@ -93,8 +94,9 @@ def sample_window_noise(
 
 
 @dataclass
-class SwinState:
-    """The decoder's window between actions (snapshot it with ``copy.deepcopy``)."""
+class SwinState(Batched):
+    """The decoder's window between actions; its rows select and concatenate (``Batched``: ``prev_condition`` and
+    the ``prev_prefix`` entries are ``Batched`` too)."""
 
     last_frame: torch.Tensor  # (B, C, 1, h, w): the clean latent frame the next chunk continues from
     prev_cond: torch.Tensor | None = None  # (B, C, 1, h, w): the previous chunk's noised conditioning frame
@@ -107,6 +109,22 @@ class SwinState:
     # (``diffusion.shared_noise``); None: each chunk draws its own
     noise: tuple[torch.Tensor, torch.Tensor] | None = None
     prev_source: torch.Tensor | None = None  # (B, C, 1, h, w): ``prev_cond`` before its noise
+
+    def tensors(self) -> Iterator[torch.Tensor]:
+        yield self.last_frame
+        yield from (t for t in (self.prev_cond, self.prev_source) if t is not None)
+        yield from self.prev_traj
+        for u in sorted(self.prev_prefix):
+            yield from self.prev_prefix[u].tensors()
+        if self.prev_condition is not None:
+            yield from self.prev_condition.tensors()
+        yield from self.noise or ()
+
+    def layout(self) -> tuple:
+        present = tuple(
+            x is None for x in (self.prev_cond, self.prev_source, self.prev_condition, self.noise)
+        )
+        return present, len(self.prev_traj), tuple(sorted(self.prev_prefix))
 
 
 VelocityFn = Callable[..., Any]

@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -36,14 +37,15 @@ import torch
 from torch import nn
 from transformers import DynamicCache, Qwen2_5_VLModel
 
+from pan_gym.batched import Batched
 from pan_gym.config import BackboneConfig
 
 USER, ASSISTANT = 1, 2  # role marker token ids in the backbone's embedding table
 
 
 @dataclass
-class BackboneCache:
-    """The backbone's rolling history (snapshot it with ``copy.deepcopy``)."""
+class BackboneCache(Batched):
+    """The backbone's rolling history; rows select and concatenate (``Batched``), ``mark``/``rewind`` undo a step."""
 
     kv: DynamicCache | None = None
     rounds: list[torch.Tensor] = field(default_factory=list)  # (B, L_r, D) input embeddings, queries excluded
@@ -52,6 +54,47 @@ class BackboneCache:
     @property
     def num_rounds(self) -> int:
         return len(self.rounds)
+
+    def _layers(self) -> list:
+        """The KV cache's layers that hold keys (a layer not yet written holds none)."""
+        if self.kv is None:
+            return []
+        return [
+            layer
+            for layer in self.kv.layers
+            if getattr(layer, "is_initialized", False) and layer.keys is not None and layer.keys.numel()
+        ]
+
+    def tensors(self) -> Iterator[torch.Tensor]:
+        yield from self.rounds
+        for layer in self._layers():
+            yield from (layer.keys, layer.values)  # (B, heads, L, d) each
+
+    def layout(self) -> tuple:
+        return self.kv is None, tuple(self.spans), len(self.rounds)
+
+    def mark(self) -> tuple:
+        """What ``rewind`` needs to undo the steps taken after it: a step appends to the round lists and to the KV
+        cache (or replaces the cache when the history cap rebuilds it), so references, copies of the two lists
+        and the cache's length are enough."""
+        lengths = [] if self.kv is None else [_cached_length(layer) for layer in self.kv.layers]
+        return list(self.rounds), list(self.spans), self.kv, lengths
+
+    def rewind(self, mark: tuple) -> None:
+        """Return to the history ``mark()`` saw, exactly."""
+        rounds, spans, self.kv, lengths = mark
+        self.rounds, self.spans = list(rounds), list(spans)
+        if self.kv is not None:
+            for layer, n in zip(self.kv.layers, lengths, strict=False):
+                extra = _cached_length(layer) - n
+                if extra > 0:
+                    layer.crop(-extra)
+
+
+def _cached_length(layer) -> int:
+    """Positions a KV-cache layer holds (0 before it is written)."""
+    keys = getattr(layer, "keys", None)
+    return 0 if keys is None or not getattr(layer, "is_initialized", False) else int(keys.shape[-2])
 
 
 class Backbone(nn.Module):

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from diffusers import SkyReelsV2Transformer3DModel
 from safetensors.torch import load_file
 from torch import nn
 
+from pan_gym.batched import Batched
 from pan_gym.config import DecoderConfig
 from pan_gym.diffusion.swin_dpm import chunk_causal_mask
 
@@ -45,12 +47,15 @@ GATE_INIT = 0.0
 
 
 @dataclass
-class ChunkCondition:
+class ChunkCondition(Batched):
     """What one chunk is conditioned on: its action text tokens and the backbone's predicted state."""
 
     text: torch.Tensor  # (B, L, E) action text token embeddings
     text_mask: torch.Tensor  # (B, L) bool, True = real token
     state: torch.Tensor  # (B, Q, D) predicted latent state ŝ
+
+    def tensors(self) -> Iterator[torch.Tensor]:
+        yield from (self.text, self.text_mask, self.state)
 
     def dropped(self, drop: torch.Tensor) -> ChunkCondition:
         """Classifier-free guidance: samples where ``drop`` (B,) is True get the null condition (zeros, first token)."""
@@ -75,12 +80,16 @@ class DecoderOutput:
 
 
 @dataclass
-class FramePrefix:
+class FramePrefix(Batched):
     """Self-attention keys/values of the frames before a chunk, one (K, V) pair per DiT block, each (B, L, H, d)
     after the key norm and RoPE: what those frames contribute to a later chunk's attention."""
 
     kv: list[tuple[torch.Tensor, torch.Tensor]]
     frames: int  # latent frames the keys cover
+
+    def tensors(self) -> Iterator[torch.Tensor]:
+        for k, v in self.kv:
+            yield from (k, v)
 
 
 class _Context:

@@ -20,8 +20,8 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from transformers import Qwen2_5_VLConfig, Qwen2_5_VLModel
 
+from pan_gym.batched import Batched
 from pan_gym.config import PanConfig, apply_overrides, preset
 from pan_gym.diffusion.swin_dpm import SwinDenoiser, SwinState
 from pan_gym.model import io
@@ -43,8 +44,10 @@ from pan_gym.model.vae import make_latent_space
 
 
 @dataclass
-class RolloutState:
-    """Everything a rollout carries between steps; ``snapshot()`` gives an independent copy for branching."""
+class RolloutState(Batched):
+    """Everything a rollout carries between steps. Every tensor is batch-first: ``select(rows)`` and
+    ``RolloutState.cat(parts)`` (parts of equal ``layout_key``: rows started together) batch rollouts,
+    ``snapshot()`` branches one, ``mark()``/``restore(mark)`` undo a failed step."""
 
     backbone: BackboneCache
     swin: SwinState
@@ -57,8 +60,31 @@ class RolloutState:
     def batch_size(self) -> int:
         return self.swin.last_frame.shape[0]
 
-    def snapshot(self) -> RolloutState:
-        return copy.deepcopy(self)
+    def tensors(self) -> Iterator[torch.Tensor]:
+        yield from self.backbone.tensors()
+        yield from self.swin.tensors()
+        yield from (t for t in (self.vis, self.s_hat) if t is not None)
+        if self.pending is not None:
+            yield from self.pending.tensors()
+
+    def layout(self) -> tuple:
+        present = (self.vis is None, self.s_hat is None, self.pending is None)
+        return self.backbone.layout(), self.swin.layout(), present
+
+    def decoding_part(self) -> RolloutState:
+        """The rollout without its backbone history (the window and the pending step: what ``decode`` reads and
+        writes), sharing its tensors; rollouts of different histories batch together this way."""
+        return RolloutState(BackboneCache(), self.swin, None, pending=self.pending, steps=self.steps)
+
+    def mark(self) -> tuple:
+        """What ``restore`` needs to undo the steps after it: a step reassigns ŝ, h(ô), the pending condition and
+        the window, and appends to the backbone's history (``BackboneCache.mark``)."""
+        return (self.s_hat, self.vis, self.pending, self.steps, self.swin), self.backbone.mark()
+
+    def restore(self, mark: tuple) -> None:
+        """Return to the rollout ``mark()`` saw, exactly."""
+        (self.s_hat, self.vis, self.pending, self.steps, self.swin), backbone = mark
+        self.backbone.rewind(backbone)
 
 
 def _inference(method):

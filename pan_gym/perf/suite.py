@@ -230,15 +230,13 @@ def sec_env(cfg: BenchConfig, model, out: dict) -> dict:
 
 
 def sec_memory(cfg: BenchConfig, model, out: dict) -> dict:
-    from pan_gym.env.batching import tensors
-
     gc.collect()
     state, gen = model.start(bench_frames(model, 1)), torch.Generator().manual_seed(0)
     marks, t0 = [], time.perf_counter()
     for k in range(1, cfg.rollout_steps + 1):
         model.step(state, bench_actions(1, k), gen)
         if k % 100 == 0 or k == cfg.rollout_steps:
-            state_bytes = sum(t.numel() * t.element_size() for t in tensors(state))
+            state_bytes = sum(t.numel() * t.element_size() for t in state.tensors())
             marks.append({"step": k, "rss": rss_bytes(), "state_bytes": state_bytes})
     elapsed = time.perf_counter() - t0
     ref = next((m for m in marks if m["step"] >= 100), marks[0])
