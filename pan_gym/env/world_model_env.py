@@ -1,5 +1,8 @@
 """``PanWorldModelEnv``: a ``PanWorldModel`` as a ``gymnasium.Env`` — language actions in, imagined video out.
 
+It is the one-row view of the env core (``pan_gym.env.core.Imagination``, which the vector env batches), plus
+``get_state``/``set_state`` for branching.
+
 ``reset`` encodes an initial observation (a frame passed in ``options``, else a start state drawn from the world);
 ``step(action)`` runs the backbone f on the action text, then the decoder g, and returns the imagined chunk.
 
@@ -27,30 +30,10 @@ import numpy as np
 import torch
 
 from pan_gym.env import spaces as S
-from pan_gym.env.batching import Rollback, tensors
-from pan_gym.env.models import resolve_model, with_precision
-from pan_gym.env.rewards import Rewarder, RewardFn
+from pan_gym.env.core import Cohort, Imagination, Obs
 from pan_gym.model.glp import RolloutState
 
-Obs = dict[str, np.ndarray]
 _STATE_KEYS = {"rollout", "generator", "np_random", "steps", "mission", "goal", "last_frame", "world_info"}
-
-
-def make_world_arg(world):
-    """``world``: a World, a world name (``"babyai"``), or None (reset then needs ``options["observation"]``)."""
-    if world is None or not isinstance(world, str):
-        return world
-    from pan_gym.worlds import make_world
-
-    return make_world(world)
-
-
-def check_reset_options(options: dict | None) -> dict:
-    options = dict(options or {})
-    unknown = set(options) - {"observation", "mission", "goal"}
-    if unknown:
-        raise ValueError(f"unknown reset options {sorted(unknown)}; known: 'observation', 'mission', 'goal'")
-    return options
 
 
 class PanWorldModelEnv(gym.Env[Obs, str]):
@@ -60,109 +43,64 @@ class PanWorldModelEnv(gym.Env[Obs, str]):
         model: a ``PanWorldModel``, a local directory, a preset name (``"tiny"``, ``"small"``), or None for the
             model shipped for ``default_model``.
         world: where start states come from: a World, a world name, or None.
-        reward: ``"model"`` (learned head, default), ``"goal"`` (latent distance to ``options["goal"]``) or a
-            callable ``reward_fn(obs, action, info) -> reward | (reward, terminated)``; ``reward_fn`` is an alias.
-        latent_only: step the backbone only (``frames`` has shape (0, H, W, 3)): fast planning.
-        precision: ``"fp32"``, ``"bf16"`` (autocast) or ``"bf16-weights"`` (a bf16 copy of the model): see
-            ``pan_gym.env.models.with_precision``.
         render_mode: None or ``"rgb_array"`` (the last frame).
+        settings: the env core's keywords (``pan_gym.env.core.Imagination``): ``reward`` (``"model"``, ``"goal"``
+            or a callable), ``latent_only``, ``precision``, ``termination_threshold``, ``goal_threshold``, …
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
-    def __init__(
-        self,
-        model=None,
-        world=None,
-        *,
-        reward: str | RewardFn = "model",
-        reward_fn: RewardFn | None = None,
-        latent_only: bool = False,
-        render_mode: str | None = None,
-        default_model: str | None = None,
-        termination_threshold: float = 0.5,
-        goal_threshold: float | None = None,
-        precision: str = "fp32",
-    ):
+    def __init__(self, model=None, world=None, *, render_mode: str | None = None, **settings):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.model, self._precision = with_precision(resolve_model(model, default_model), precision)
-        self.world = make_world_arg(world)
-        self.rewarder = Rewarder(self.model, reward_fn or reward, termination_threshold, goal_threshold)
-        self.latent_only, self.render_mode = latent_only, render_mode
-        cfg = self.model.cfg
-        self.size, self.chunk = cfg.image_size, (0 if latent_only else cfg.frames_per_chunk)
-        q, d = self.model.backbone.queries.shape
+        self.core = Imagination(1, model, world, **settings)
+        self.render_mode = render_mode
         self.action_space = S.action_space()
-        self.observation_space = S.observation_space(self.chunk, self.size, q, d)
-        self.generator = torch.Generator(device="cpu")
-        self._rollout = None  # RolloutState of batch 1; None before the first reset
+        self.observation_space = self.core.observation_space()
         self._rollout_shapes: dict | None = None  # this model's rollout shapes, to check snapshots against
-        self._steps, self._mission, self._goal, self._last_frame, self._world_info = 0, "", None, None, {}
+
+    @property
+    def model(self):
+        return self.core.model
+
+    @property
+    def world(self):
+        return self.core.world
+
+    @property
+    def generator(self) -> torch.Generator:
+        """The sampling noise's ``torch.Generator``, reseeded from ``np_random`` at every reset."""
+        return self.core.generator
+
+    @property
+    def _rollout(self) -> RolloutState | None:
+        return None if self.core.cohorts is None else self.core.cohorts[0].state
 
     # ---- episode ------------------------------------------------------------------------------------------------
-    def _start_frame(self) -> tuple[np.ndarray, dict]:
-        if self.world is None:
-            raise ValueError("this env has no world: pass reset(options={'observation': frame})")
-        frame, info = self.world.reset(seed=int(self.np_random.integers(2**31 - 1)))
-        return S.to_frame(frame, self.size, "world frame"), dict(info)
-
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Obs, dict]:
-        options = check_reset_options(options)
-        if "observation" in options:  # validate before touching any state
-            frame, world_info = S.to_frame(options["observation"], self.size), {}
-        mission = S.check_mission(options["mission"]) if "mission" in options else None
-        goal = self.rewarder.goal_latent(options["goal"]) if options.get("goal") is not None else None
-        if self.rewarder.mode == "goal" and goal is None:
-            raise ValueError("reward='goal' needs reset(options={'goal': frame (H, W, 3) or latent (D,)})")
+        options = dict(options or {})
+        if isinstance(
+            options.get("observation"), np.ndarray | torch.Tensor
+        ):  # one frame (H, W, 3), not a batch
+            S.to_frame(options["observation"], self.core.size)
+        for key in ("mission", "goal"):  # one row's value, whatever its type
+            if options.get(key) is not None:
+                options[key] = [options[key]]
+        rows = self.core.parse_options(options)  # checked whole before anything changes
         super().reset(seed=seed)
-        if "observation" not in options:
-            frame, world_info = self._start_frame()
-        self.generator.manual_seed(int(self.np_random.integers(2**62)))
-        with self._precision():
-            self._rollout = self.model.start(torch.from_numpy(frame)[None])
-        self._mission = mission if mission is not None else str(world_info.get("mission", ""))
-        self._goal, self._steps, self._last_frame, self._world_info = goal, 0, frame, world_info
-        frames = np.repeat(frame[None], self.chunk, axis=0)
-        q, d = self.observation_space["state"].shape
-        return {"frames": frames, "state": np.zeros((q, d), np.float32)}, self._info()
-
-    def _info(self, **extra) -> dict[str, Any]:
-        return {"mission": self._mission, "step": self._steps, **extra}
+        obs, infos = self.core.reset(self.np_random, rows)
+        return {k: v[0] for k, v in obs.items()}, infos[0]
 
     def step(self, action: str) -> tuple[Obs, float, bool, bool, dict]:
-        if self._rollout is None:
+        if not self.core.started:
             raise RuntimeError("step() called before reset(): call env.reset() first")
-        text = S.check_action(action)
-        undo = Rollback(self._rollout, self.generator)
-        try:
-            with self._precision():  # the model raises on non-finite frames; the rollback undoes the step
-                s_hat, frames = self.model.step(
-                    self._rollout, [text], generator=self.generator, decode=not self.latent_only
-                )
-                vis = None if self.latent_only else self._rollout.vis
-                r, done = self.rewarder.batch(s_hat, vis, [self._mission], [self._goal])
-        except Exception:
-            undo.restore()
-            raise
-        self._steps += 1
-        state = s_hat[0].float().cpu().numpy()  # (Q, D)
-        if frames is None:
-            chunk = np.zeros((0, self.size, self.size, 3), np.uint8)
-        else:
-            chunk = frames[0].cpu().numpy()  # (T, H, W, 3)
-            self._last_frame = chunk[-1]
-        obs = {"frames": chunk, "state": state}
-        info = self._info(action=text)
-        reward, terminated = self.rewarder.call(obs, text, info, float(r[0]), bool(done[0]))
-        return obs, reward, terminated, False, info
+        obs, rewards, terminated, infos = self.core.step([action])
+        return {k: v[0] for k, v in obs.items()}, float(rewards[0]), bool(terminated[0]), False, infos[0]
 
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
             return None
-        if self._last_frame is None:
-            return np.zeros((self.size, self.size, 3), np.uint8)
-        return self._last_frame.copy()
+        return self.core.last[0].copy()
 
     def close(self) -> None:
         if self.world is not None and hasattr(self.world, "close"):
@@ -171,17 +109,18 @@ class PanWorldModelEnv(gym.Env[Obs, str]):
     # ---- branching ----------------------------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         """A snapshot of the whole simulation: rollout (backbone cache, decoder window), RNGs, episode fields."""
-        if self._rollout is None:
+        if not self.core.started:
             raise RuntimeError("get_state() called before reset(): there is no simulation to snapshot")
+        core = self.core
         return {
             "rollout": self._rollout.snapshot(),
-            "generator": self.generator.get_state(),
+            "generator": core.generator.get_state(),
             "np_random": copy.deepcopy(self.np_random.bit_generator.state),
-            "steps": self._steps,
-            "mission": self._mission,
-            "goal": self._goal,
-            "last_frame": None if self._last_frame is None else self._last_frame.copy(),
-            "world_info": copy.deepcopy(self._world_info),
+            "steps": int(core.steps[0]),
+            "mission": core.missions[0],
+            "goal": core.goals[0],
+            "last_frame": core.last[0].copy(),
+            "world_info": copy.deepcopy(core.world_infos[0]),
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -213,7 +152,7 @@ class PanWorldModelEnv(gym.Env[Obs, str]):
         if not isinstance(mission, str):
             raise ValueError(f"set_state: 'mission' must be a str, got {type(mission).__name__}")
         if last is not None:
-            last = S.to_frame(last, self.size, "set_state: 'last_frame'")
+            last = S.to_frame(last, self.core.size, "set_state: 'last_frame'")
         goal = state["goal"]
         if goal is not None and (
             not isinstance(goal, torch.Tensor) or goal.shape[-1] != self.model.backbone.queries.shape[-1]
@@ -221,11 +160,14 @@ class PanWorldModelEnv(gym.Env[Obs, str]):
             raise ValueError("set_state: 'goal' must be None or a goal latent of this model")
         if not isinstance(state["world_info"], dict):
             raise ValueError("set_state: 'world_info' must be a dict")
-        rollout = state["rollout"].snapshot()
-        self._rollout, self.generator, self._np_random = rollout, generator, rng
-        self._steps, self._mission, self._goal = steps, mission, goal
-        self._last_frame = None if last is None else last.copy()
-        self._world_info = copy.deepcopy(state["world_info"])
+        core, rollout = self.core, state["rollout"].snapshot()
+        core.cohorts = [Cohort([0], rollout)]
+        core.generator.set_state(generator.get_state())
+        self._np_random = rng
+        core.steps[0], core.missions[0], core.goals[0] = steps, mission, goal
+        if last is not None:
+            core.last[0] = last
+        core.world_infos[0] = copy.deepcopy(state["world_info"])
 
 
 def rollout_shapes(model) -> dict[str, tuple]:
@@ -266,5 +208,5 @@ def check_rollout(rollout, shapes: dict[str, tuple]) -> None:
         raise ValueError(
             f"set_state: rollout backbone rounds are not {width} wide: a snapshot of another model"
         )
-    if not all(torch.isfinite(t).all() for t in tensors(rollout) if t.is_floating_point()):
+    if not all(torch.isfinite(t).all() for t in rollout.tensors() if t.is_floating_point()):
         raise ValueError("set_state: the rollout holds non-finite values (NaN/inf)")

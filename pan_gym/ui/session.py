@@ -65,7 +65,8 @@ class Session:
     def __init__(self, model: Any, world: Any = "babyai", tile: Any = -1, max_undo: int = 32):
         if not isinstance(max_undo, int) or max_undo < 0:
             raise ValueError(f"max_undo must be an integer >= 0, got {max_undo!r}")
-        from pan_gym.env.world_model_env import PanWorldModelEnv, make_world_arg
+        from pan_gym.env.core import make_world_arg
+        from pan_gym.env.world_model_env import PanWorldModelEnv
         from pan_gym.eval.fidelity import world_tile
 
         self.world = make_world_arg(world)

@@ -11,7 +11,6 @@ import torch
 from gymnasium.utils.env_checker import check_env
 
 import pan_gym  # noqa: F401  (registers the ids)
-from pan_gym.env.batching import tensors
 from pan_gym.env.world_model_env import PanWorldModelEnv
 
 ACTIONS = ["turn left", "go forward", "pick up the blue key", "turn right"]
@@ -186,7 +185,7 @@ def test_memory_flat(world, latent_only, steps):
     env.reset(seed=0)
 
     def held():
-        return sum(t.numel() * t.element_size() for t in tensors(env._rollout))
+        return sum(t.numel() * t.element_size() for t in env._rollout.tensors())
 
     def rss():
         with open("/proc/self/statm") as f:

@@ -9,7 +9,6 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 import pan_gym  # noqa: F401
-from pan_gym.env.batching import Rollback, cat_rows, layout_key, select_rows
 from pan_gym.env.models import resolve_model
 from pan_gym.env.vector import PanWorldModelVectorEnv
 from pan_gym.env.world_model_env import PanWorldModelEnv
@@ -92,63 +91,9 @@ def test_partial_autoreset_rows_match_single_envs(world):
     assert ended == stop and max(cohorts) == 3
 
 
-def test_row_ops_roundtrip():
-    model = resolve_model("tiny")
-    gen = torch.Generator().manual_seed(0)
-    state = model.start(torch.randint(0, 255, (3, 64, 64, 3), dtype=torch.uint8, generator=gen))
-    for a in ACTIONS[:2]:
-        model.step(state, [a] * 3, generator=gen)
-    parts = [select_rows(state, [2]), select_rows(state, [0, 1])]
-    merged = cat_rows(parts)
-    assert layout_key(merged) == layout_key(state) and merged.batch_size == 3
-    # the decoder's prefix cache
-    (k, _), (k_merged, _) = (s.swin.prev_prefix[0.5].kv[0] for s in (state, merged))
-    torch.testing.assert_close(k_merged, k[[2, 0, 1]], rtol=0, atol=0)
-    undo = Rollback(state)
-    s_ref = model.predict(state, ["turn left"] * 3)
-    undo.restore()
-    s_again = model.predict(state, ["turn left"] * 3)
-    s_merged = model.predict(merged, ["turn left"] * 3)
-    torch.testing.assert_close(s_again, s_ref, rtol=0, atol=0)
-    torch.testing.assert_close(s_merged, s_ref[[2, 0, 1]], rtol=1e-4, atol=1e-5)
-    fresh = model.start(torch.zeros(1, 64, 64, 3, dtype=torch.uint8))
-    with pytest.raises(ValueError, match="layouts"):
-        cat_rows([state, fresh])
-
-
-@pytest.mark.parametrize(
-    "overrides", ["diffusion.prediction=x0", "diffusion.prediction=x0,decoder.copy_gate=true"]
-)
-def test_row_ops_carry_what_the_decoder_reads_of_the_previous_frame(overrides):
-    """The prefix cache, and the clean frame the copy gate copies, follow their rows: a merged rollout decodes its
-    next step as the rows of the whole batch do (shared noise: the same draws)."""
-    model = resolve_model("tiny", overrides=overrides + ",diffusion.shared_noise=true")
-    with torch.no_grad():
-        for p in model.decoder.parameters():  # open the zero-initialised paths that read the previous frame
-            p.add_(torch.randn_like(p) * 0.02)
-    frames = torch.randint(
-        0, 255, (3, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
-    )
-    state = model.start(frames)
-    model.step(state, ACTIONS[:3], generator=torch.Generator().manual_seed(1))
-    merged = cat_rows([select_rows(state, [2]), select_rows(state, [0, 1])])
-    whole, parts = (model.step(s, ["turn left"] * 3)[1] for s in (state, merged))
-    torch.testing.assert_close(parts.float(), whole[[2, 0, 1]].float(), rtol=0, atol=1.0)
-
-
-def test_row_ops_carry_the_shared_noise():
-    """``diffusion.shared_noise``: each row keeps its own noise through select/concatenate, and a vector env's rows
-    keep drawing nothing after their first decode."""
+def test_vector_rows_draw_no_noise_after_their_first_decode_with_shared_noise():
+    """``diffusion.shared_noise``: a vector env's rows keep drawing nothing after their first decode."""
     model = resolve_model("tiny", overrides="diffusion.shared_noise=true")
-    gen = torch.Generator().manual_seed(0)
-    state = model.start(torch.zeros(3, 64, 64, 3, dtype=torch.uint8))
-    model.step(state, ["turn left"] * 3, generator=gen)
-    merged = cat_rows([select_rows(state, [2]), select_rows(state, [0, 1])])
-    for got, want in zip(merged.swin.noise, state.swin.noise, strict=True):
-        torch.testing.assert_close(got, want[[2, 0, 1]], rtol=0, atol=0)
-    assert layout_key(model.start(torch.zeros(1, 64, 64, 3, dtype=torch.uint8))) != layout_key(
-        select_rows(state, [0])
-    )
     envs = PanWorldModelVectorEnv(2, model=model, world=None, termination_threshold=2.0)  # no autoreset
     envs.reset(seed=0, options={"observation": np.zeros((2, 64, 64, 3), np.uint8), "mission": "m"})
     envs.step(["turn left", "go forward"])
