@@ -225,11 +225,11 @@ def make_world(args: Args):
 def imagination_env(args: Args) -> VecEnv:
     """The world model as an SB3 VecEnv: native vector env + SB3 adapter + mission words."""
     from agents.scorers import MissionReward
-    from agents.simulators import ENV_IDS
     from pan_gym.env import SB3VecEnv
+    from pan_gym.env.registration import WORLD_ENV_IDS
 
     vec = gym.make_vec(
-        ENV_IDS[args.world],
+        WORLD_ENV_IDS[args.world],
         num_envs=args.num_envs,
         vectorization_mode="vector_entry_point",
         model=args.model,

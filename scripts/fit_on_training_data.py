@@ -18,7 +18,7 @@ import torch
 
 from pan_gym.data.dataset import load_dataset
 from pan_gym.eval.metrics import TileBook, tile_match
-from pan_gym.eval.simulators import ModelImaginer
+from pan_gym.eval.simulators import ModelSimulator
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.worlds import make_world
 
@@ -37,7 +37,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model = PanWorldModel.from_pretrained(args.model, overrides=args.overrides).eval()
     world = make_world("babyai")
-    book, imaginer = TileBook(world.tiles()), ModelImaginer(model, seed=0, precision="bf16")
+    book, simulator = TileBook(world.tiles()), ModelSimulator(model, seed=0, precision="bf16")
     right, seen, drawn, changing = Counter(), Counter(), Counter(), Counter()
     data = load_dataset(args.data, window=1)
     for i in range(0, len(data), args.stride):
@@ -46,8 +46,8 @@ def main() -> None:
         if seen[template] >= args.per_template:
             continue
         start, true = item["first_frame"].numpy(), item["frames"][0, -1].numpy()  # (H, W, 3) uint8
-        imaginer.start(start[None])
-        imagined = imaginer.step([item["actions"][0]])[0, -1]
+        simulator.start(start[None])
+        imagined = simulator.step([item["actions"][0]]).frames[0, -1]
         match = tile_match(imagined, true, book)  # (rows, cols) bool
         right[template] += bool(match.all())
         seen[template] += 1

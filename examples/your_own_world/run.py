@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> dict:
     )
     results = run_suite("frozenlake", str(model_dir), cfg)
     paths = write_report(results, out / "eval" / "report.json")
-    model_fid = results["imaginers"]["model"]["fidelity"]["agent"]
-    copy_fid = results["imaginers"]["copy"]["fidelity"]["agent"]
+    model_fid = results["simulators"]["model"]["fidelity"]["agent"]
+    copy_fid = results["simulators"]["copy"]["fidelity"]["agent"]
     print(
         f"[4/5] agent-action fidelity: model {model_fid['fidelity']:.2f}, copy baseline {copy_fid['fidelity']:.2f}; "
         f"report: {paths[0]}"

@@ -5,13 +5,13 @@ long-horizon rollouts are run here with ``eval.horizon.long_horizon`` on the sui
 a ``Recorder`` that keeps every imagined chunk, so that each rollout's per-step scores can be kept
 (``per_rollout``): the confidence intervals of exactness, smoothness and consistency resample rollouts. The
 long-horizon figures themselves are ``long_horizon``'s, and land where the suite puts them
-(``results["imaginers"][name]["horizon"][str(H)]``), so ``eval.report.write_report`` reads the result as usual.
+(``results["simulators"][name]["horizon"][str(H)]``), so ``eval.report.write_report`` reads the result as usual.
 
 Example:
     >>> from pan_gym.model.glp import PanWorldModel
     >>> s = EvalSettings(n_states=2, n_rollouts=2, horizon=3, progress=False)
     >>> r = evaluate_model(PanWorldModel.from_preset("tiny"), "babyai", s)
-    >>> len(r["imaginers"]["model"]["per_rollout"]), sorted(r["imaginers"]["model"]["horizon"])
+    >>> len(r["simulators"]["model"]["per_rollout"]), sorted(r["simulators"]["model"]["horizon"])
     (2, ['3'])
 """
 
@@ -26,7 +26,7 @@ import numpy as np
 from pan_gym.eval import metrics as M
 from pan_gym.eval.fidelity import world_tile
 from pan_gym.eval.horizon import long_horizon, true_rollout
-from pan_gym.eval.simulators import CopyImaginer, Imaginer, ModelImaginer
+from pan_gym.eval.simulators import CopySimulator, Imagined, ModelSimulator, Simulator
 from pan_gym.eval.starts import StartState, eval_seeds, start_states
 from pan_gym.eval.suite import HORIZON_SEED_OFFSET, EvalConfig, run_suite
 from pan_gym.worlds import make_world
@@ -58,20 +58,20 @@ class EvalSettings:
         return asdict(self)
 
 
-class Recorder:
-    """Wraps an imaginer and keeps what it imagines: one list of chunks (B, T, H, W, 3) per ``start``."""
+class Recorder(Simulator):
+    """Wraps a simulator and keeps what it imagines: one list of chunks (B, T, H, W, 3) per ``start``."""
 
-    def __init__(self, inner: Imaginer):
+    def __init__(self, inner: Simulator):
         self.inner, self.name, self.frames_per_action = inner, inner.name, inner.frames_per_action
         self.groups: list[list[np.ndarray]] = []
 
-    def start(self, frames: np.ndarray, world_states: Sequence[Any] | None = None) -> None:
-        self.inner.start(frames, world_states)
+    def start(self, frames: np.ndarray, world_states: Sequence[Any] | None = None, missions=None) -> None:
+        self.inner.start(frames, world_states, missions)
         self.groups.append([])
 
-    def step(self, actions: Sequence[str]) -> np.ndarray:
+    def step(self, actions: Sequence[str]) -> Imagined:
         out = self.inner.step(actions)
-        self.groups[-1].append(out)
+        self.groups[-1].append(out.frames)
         return out
 
     def rollouts(self) -> list[np.ndarray]:
@@ -124,13 +124,16 @@ def evaluate_model(model: Any, world_name: str, settings: EvalSettings) -> dict[
     results = run_suite(world_name, model, cfg)
     world = make_world(world_name)
     starts = start_states(world, eval_seeds(settings.n_rollouts, HORIZON_SEED_OFFSET), max_warmup=0)
-    imaginers = {"model": ModelImaginer(model, settings.seed), "copy": CopyImaginer(world.frames_per_action)}
-    for name, imaginer in imaginers.items():
-        rec = Recorder(imaginer)
+    simulators = {
+        "model": ModelSimulator(model, seed=settings.seed),
+        "copy": CopySimulator(world.frames_per_action),
+    }
+    for name, simulator in simulators.items():
+        rec = Recorder(simulator)
         hz = long_horizon(
             world, rec, starts, settings.horizon, settings.batch_size, settings.seed, settings.progress
         )
-        scored = results["imaginers"][name]
+        scored = results["simulators"][name]
         scored["horizon"], scored["speed"] = {str(settings.horizon): hz}, hz["speed"]
         scored["per_rollout"] = per_rollout(world, starts, rec.rollouts(), settings.horizon, settings.seed)
     world.close()

@@ -62,18 +62,18 @@ def _curve(rows: np.ndarray, key: str, horizon: int) -> list[float]:
     return out
 
 
-def estimates(results: list[dict[str, Any]], imaginer: str = "model") -> dict[str, Estimate]:
-    """Every table figure of one imaginer, pooled over the results of several seeds."""
+def estimates(results: list[dict[str, Any]], simulator: str = "model") -> dict[str, Estimate]:
+    """Every table figure of one simulator, pooled over the results of several seeds."""
     out: dict[str, Estimate] = {}
     for kind in ("agent", "environment"):
         for split in ("train", "heldout"):
             k = n = 0
             for r in results:
-                got = r["imaginers"][imaginer]["stepwise"][split].get("by_kind", {}).get(kind)
+                got = r["simulators"][simulator]["stepwise"][split].get("by_kind", {}).get(kind)
                 if got and got["n"]:
                     k, n = k + round(got["accuracy"] * got["n"]), n + got["n"]
             out[f"stepwise/{kind}/{split}"] = proportion(k, n)
-    rows = [row for r in results for row in r["imaginers"][imaginer]["per_rollout"]]
+    rows = [row for r in results for row in r["simulators"][simulator]["per_rollout"]]
     horizon = int(results[0]["meta"]["ablation_eval"]["horizon"])
     tiled = bool(rows) and "grid_exact" in rows[0]
     for step in exact_steps(horizon):
@@ -102,11 +102,11 @@ def estimates(results: list[dict[str, Any]], imaginer: str = "model") -> dict[st
 
 
 def error_curve(
-    results: list[dict[str, Any]], imaginer: str = "model"
+    results: list[dict[str, Any]], simulator: str = "model"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per step: the error and its 95 % band, shapes (H,). Tiled worlds: the share of rollouts with some grid cell
     wrong (1 − whole grid right; Wilson band); others: 1 − SSIM (bootstrap band)."""
-    rows = [row for r in results for row in r["imaginers"][imaginer]["per_rollout"]]
+    rows = [row for r in results for row in r["simulators"][simulator]["per_rollout"]]
     horizon = int(results[0]["meta"]["ablation_eval"]["horizon"])
     tiled = bool(rows) and "grid_exact" in rows[0]
     mean, lo, hi = (np.full(horizon, np.nan) for _ in range(3))
@@ -224,8 +224,8 @@ def write(out: Path, args: Any, runs: list[Run], scored: dict[str, list[dict[str
     horizon = int(args.horizon)
     by_variant = {v.name: r.key for r in runs for v in r.variants}
     first = scored[runs[0].key]
-    copy = estimates(first, "copy") if "copy" in first[0]["imaginers"] else None
-    tiled = "grid_exact" in (first[0]["imaginers"]["model"]["per_rollout"] or [{}])[0]
+    copy = estimates(first, "copy") if "copy" in first[0]["simulators"] else None
+    tiled = "grid_exact" in (first[0]["simulators"]["model"]["per_rollout"] or [{}])[0]
     ylabel = "rollouts with a wrong cell (1 − whole grid right)" if tiled else "1 − SSIM"
     lines = _header(args, runs)
     record: dict[str, Any] = {"args": asdict(args), "claims": {}}

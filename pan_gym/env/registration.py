@@ -27,6 +27,7 @@ ENVS = {
     "pan_gym/MetaWorld-v0": {"world": "metaworld", "default_model": "metaworld"},
     "pan_gym/World-v0": {"world": None},
 }
+WORLD_ENV_IDS = {kw["world"]: env_id for env_id, kw in ENVS.items() if kw["world"]}  # "babyai" -> its env id
 MAX_EPISODE_STEPS = 64
 
 

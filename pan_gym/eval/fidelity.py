@@ -16,10 +16,10 @@ each template's figures on its own, with the 95 % Wilson interval.
 Example:
     >>> from pan_gym.worlds import make_world
     >>> from pan_gym.eval.starts import eval_seeds, start_states
-    >>> from pan_gym.eval.simulators import CopyImaginer
+    >>> from pan_gym.eval.simulators import CopySimulator
     >>> world = make_world("babyai")
     >>> starts = start_states(world, eval_seeds(3))
-    >>> r = action_fidelity(world, CopyImaginer(), starts, "agent", progress=False)
+    >>> r = action_fidelity(world, CopySimulator(), starts, "agent", progress=False)
     >>> r["fidelity"], r["copy_rate"]
     (0.0, 1.0)
 """
@@ -33,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pan_gym.eval import metrics as M
-from pan_gym.eval.simulators import Imaginer
+from pan_gym.eval.simulators import Simulator
 from pan_gym.eval.starts import StartState, listing_action
 from pan_gym.eval.stats import wilson
 from pan_gym.worlds.base import World
@@ -94,19 +94,19 @@ def _mean(x: np.ndarray) -> float | None:
 
 
 def imagine_final(
-    imaginer: Imaginer, befores: np.ndarray, states: list[Any], texts: list[str], batch_size: int
+    simulator: Simulator, befores: np.ndarray, states: list[Any], texts: list[str], batch_size: int
 ) -> np.ndarray:
-    """The imaginer's final frame for one action from each start, in batches: (N, H, W, 3)."""
+    """The simulator's final frame for one action from each start, in batches: (N, H, W, 3)."""
     out = []
     for i in range(0, len(texts), batch_size):
-        imaginer.start(befores[i : i + batch_size], states[i : i + batch_size])
-        out.append(imaginer.step(texts[i : i + batch_size])[:, -1])
+        simulator.start(befores[i : i + batch_size], states[i : i + batch_size])
+        out.append(simulator.step(texts[i : i + batch_size]).frames[:, -1])
     return np.concatenate(out) if out else np.zeros((0, *befores.shape[1:]), np.uint8)
 
 
 def action_fidelity(
     world: World,
-    imaginer: Imaginer,
+    simulator: Simulator,
     starts: list[StartState],
     kind: str = "agent",
     actions_per_state: int = 2,
@@ -146,7 +146,7 @@ def action_fidelity(
     if not texts:
         return {"kind": kind, "n": 0, "n_changed": 0, "fidelity": None}
     before, true = np.stack(befores), np.stack(trues)  # (N, H, W, 3) x2
-    pred = imagine_final(imaginer, before, states, texts, batch_size)  # (N, H, W, 3)
+    pred = imagine_final(simulator, before, states, texts, batch_size)  # (N, H, W, 3)
     shown = M.outcome_shown(pred, true, before, tile, psnr_threshold)
     ch = M.changed(before, true, tile)
     cp = M.copied(pred, true, before, tile, psnr_threshold)

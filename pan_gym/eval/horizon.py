@@ -1,6 +1,6 @@
 """Long-horizon forecast: an open-loop rollout of H actions scored step by step against the true rollout.
 
-From each start state the true world plays H actions of a seeded random walk and the imaginer is given the same
+From each start state the true world plays H actions of a seeded random walk and the simulator is given the same
 actions from the start frame alone (it never sees a true frame again). Two walks (``WALKS``):
 
 - ``listing`` (the headline): each action drawn as a user meets them, a template uniformly from the world's whole
@@ -22,16 +22,16 @@ each chunk resampled to a common T = min of both chunk lengths, PAN's definition
 start frame followed by the final frame of each chunk (BabyAI's chunks repeat frames, since a turn is one primitive
 step, so most consecutive frames are equal, the median velocity is 0 and the per-frame score is degenerate);
 consistency (``metrics.consistency``) is the drift of the mean per-step SSIM (and tile accuracy). Speed: wall-clock
-seconds per ``imaginer.step`` call (one imagined action for the whole batch) and per imagined action of one rollout
+seconds per ``simulator.step`` call (one imagined action for the whole batch) and per imagined action of one rollout
 (that divided by the batch size).
 
 Example:
     >>> from pan_gym.worlds import make_world
     >>> from pan_gym.eval.starts import eval_seeds, start_states
-    >>> from pan_gym.eval.simulators import OracleImaginer
+    >>> from pan_gym.eval.simulators import OracleSimulator
     >>> world = make_world("babyai")
     >>> starts = start_states(world, eval_seeds(2), max_warmup=0)
-    >>> r = long_horizon(world, OracleImaginer(lambda: make_world("babyai")), starts, horizon=5, progress=False)
+    >>> r = long_horizon(world, OracleSimulator("babyai"), starts, horizon=5, progress=False)
     >>> r["ssim"], r["tile_accuracy"], r["smoothness"]["per_action"]["ratio"]
     ([1.0, 1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0], 1.0)
 """
@@ -46,7 +46,7 @@ from tqdm import tqdm
 
 from pan_gym.eval import metrics as M
 from pan_gym.eval.fidelity import world_tile
-from pan_gym.eval.simulators import Imaginer
+from pan_gym.eval.simulators import Simulator
 from pan_gym.eval.starts import StartState, listing_action, walk_action
 from pan_gym.worlds.base import World
 
@@ -99,7 +99,7 @@ def _nanmean(rows: list[np.ndarray], horizon: int) -> tuple[list[float | None], 
 
 def long_horizon(
     world: World,
-    imaginer: Imaginer,
+    simulator: Simulator,
     starts: list[StartState],
     horizon: int = 20,
     batch_size: int = 16,
@@ -121,14 +121,14 @@ def long_horizon(
     )
     for i in range(0, len(starts), batch_size):
         group, rolls = starts[i : i + batch_size], rollouts[i : i + batch_size]
-        imaginer.start(np.stack([s.frame for s in group]), [s.state for s in group])
+        simulator.start(np.stack([s.frame for s in group]), [s.state for s in group])
         length = max(len(a) for a, _ in rolls)
         preds = []
         for t in range(length):
             # finished rollouts repeat their last action (unscored)
             acts = [a[min(t, len(a) - 1)] for a, _ in rolls]
             tic = time.perf_counter()
-            preds.append(imaginer.step(acts))  # (B, T', H, W, 3)
+            preds.append(simulator.step(acts).frames)  # (B, T', H, W, 3)
             step_seconds += time.perf_counter() - tic
             step_calls, step_items = step_calls + 1, step_items + len(group)
             bar.update(len(group))

@@ -168,7 +168,7 @@ def copied(
     tile: int | TileBook | None = 8,
     psnr_threshold: float = 25.0,
 ) -> np.ndarray:
-    """Did the imaginer show the pre-action frame instead? ``outcome_shown`` with ``true`` and ``before`` swapped."""
+    """Did the simulator show the pre-action frame instead? ``outcome_shown`` with ``true`` and ``before`` swapped."""
     return outcome_shown(pred, before, true, tile, psnr_threshold)
 
 

@@ -32,13 +32,13 @@ def _save(fig: Any, path: Path) -> Path:
 
 
 def horizon_curves(results: dict[str, Any], path: Path) -> Path:
-    """Error vs horizon: PSNR, SSIM and (tiled worlds) tile accuracy per step, one line per imaginer and horizon."""
-    imaginers = results["imaginers"]
+    """Error vs horizon: PSNR, SSIM and (tiled worlds) tile accuracy per step, one line per simulator and horizon."""
+    simulators = results["simulators"]
     keys = ["psnr", "ssim"] + (["tile_accuracy"] if results["meta"]["tile_size"] else [])
     titles = {"psnr": "PSNR (dB)", "ssim": "SSIM", "tile_accuracy": "grid cells right"}
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
-        for name, r in imaginers.items():
+        for name, r in simulators.items():
             for j, (h, hr) in enumerate(sorted(r["horizon"].items(), key=lambda kv: -int(kv[0]))):
                 y = [np.nan if v is None else v for v in hr[key]]
                 ax.plot(
@@ -57,17 +57,17 @@ def horizon_curves(results: dict[str, Any], path: Path) -> Path:
 
 
 def smoothness_bars(results: dict[str, Any], path: Path) -> Path:
-    """Transition smoothness of the true video and of each imaginer's, per frame and per action (longest H)."""
-    imaginers = results["imaginers"]
-    h = str(max(int(k) for k in next(iter(imaginers.values()))["horizon"]))
-    labels = ["true"] + list(imaginers)
+    """Transition smoothness of the true video and of each simulator's, per frame and per action (longest H)."""
+    simulators = results["simulators"]
+    h = str(max(int(k) for k in next(iter(simulators.values()))["horizon"]))
+    labels = ["true"] + list(simulators)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     for ax, (title, pick) in zip(
         axes, [("per frame (PAN)", lambda s: s), ("per action", lambda s: s["per_action"])], strict=True
     ):
-        first = pick(imaginers[labels[1]]["horizon"][h]["smoothness"])
+        first = pick(simulators[labels[1]]["horizon"][h]["smoothness"])
         vals = [first["true"]] + [
-            pick(imaginers[n]["horizon"][h]["smoothness"])["imagined"] for n in labels[1:]
+            pick(simulators[n]["horizon"][h]["smoothness"])["imagined"] for n in labels[1:]
         ]
         ax.bar(labels, vals, color=["tab:orange"] + [COLORS.get(n, "tab:purple") for n in labels[1:]])
         ax.set_title(f"smoothness {title}, H={h}")

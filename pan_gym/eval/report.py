@@ -70,7 +70,7 @@ def _ci(count: list[int] | None) -> str:
 
 
 def _horizon_rows(row, key: str, label: str, h: str, hr: dict[str, Any], tiled: bool, ref: dict) -> None:
-    """The rows of one walk at one horizon (``row`` appends a row for every imaginer)."""
+    """The rows of one walk at one horizon (``row`` appends a row for every simulator)."""
     n = str(hr["n"])
     end = hr.get("steps_reached", int(h))  # the world's time limit may stop every rollout before H
     row(f"{label}: PSNR at step 1 (dB)", "", lambda r: r[key][h]["psnr"][0], n, _num)
@@ -113,8 +113,8 @@ def _horizon_rows(row, key: str, label: str, h: str, hr: dict[str, Any], tiled: 
 
 def template_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """One action, per template: the share of changing transitions whose outcome is shown (fidelity, with its 95 %
-    Wilson interval) and step-wise accuracy (train phrasing), one column pair per imaginer."""
-    ims = results["imaginers"]
+    Wilson interval) and step-wise accuracy (train phrasing), one column pair per simulator."""
+    ims = results["simulators"]
     names = list(ims)
     rows = []
     for kind in ("agent", "environment"):
@@ -136,8 +136,8 @@ def template_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 
 
 def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """The headline table: a header (metric, PAN, one column per imaginer, n) and its rows."""
-    ims, ref = results["imaginers"], results["reference"]["pan_percent"]
+    """The headline table: a header (metric, PAN, one column per simulator, n) and its rows."""
+    ims, ref = results["simulators"], results["reference"]["pan_percent"]
     names = list(ims)
     tiled = results["meta"]["tile_size"] is not None
     rows: list[list[str]] = []
@@ -253,11 +253,11 @@ def markdown(results: dict[str, Any], images: dict[str, str]) -> str:
         )
         + "), counted on "
         "transitions whose true frame changes; copying the previous frame scores 0 there (copy rate says how often "
-        "the imaginer did that instead).",
+        "the simulator did that instead).",
         "- Step-wise: the imagined outcome is nearer (MSE) to the true one than to 3 distractor outcomes.",
         "- Smoothness: PAN's median flow velocity × exp(−median acceleration); shown as imagined / true.",
         "- Consistency: mean score over the last quarter of the horizon / first quarter (1 = no drift); read it "
-        "with the absolute scores (an imaginer that is wrong from the first step does not drift either).",
+        "with the absolute scores (a simulator that is wrong from the first step does not drift either).",
         "- Long horizons: open-loop rollouts from the start frame alone. The listing walk (the headline) draws each "
         "action as a user meets them, a template uniformly from the world's whole listing (agent actions and "
         "environment events); the primitive walk takes forward-biased single steps. Every step of both changes the "
@@ -277,7 +277,7 @@ def write_report(results: dict[str, Any], out: str | Path) -> list[Path]:
         "error vs horizon": plots.horizon_curves(results, Path(f"{stem}_horizon.png")),
         "smoothness": plots.smoothness_bars(results, Path(f"{stem}_smoothness.png")),
     }
-    for name, r in results["imaginers"].items():
+    for name, r in results["simulators"].items():
         if name == "copy":
             continue
         longest = r["horizon"][str(max(int(h) for h in r["horizon"]))]

@@ -1,10 +1,13 @@
-"""Imaginers: what the evaluation scores. Each starts a batch of rollouts and imagines the chunk of each action.
+"""Simulators: what the evaluation scores and what planners imagine with. One protocol, three kinds:
 
-- ``ModelImaginer``: a ``PanWorldModel`` (the thing under test).
-- ``OracleImaginer``: the true simulator replayed from the saved world states (it must score perfectly).
-- ``CopyImaginer``: ignores the action and repeats the last frame (the copy baseline).
+- ``ModelSimulator``: a ``PanWorldModel`` (the thing under test), with the env's rewards (``env.rewards.Rewarder``);
+- ``OracleSimulator``: the true world replayed from saved world states (it must score perfectly);
+- ``CopySimulator``: ignores the action and repeats the last frame (the copy baseline).
 
-An imaginer's chunk length T may differ from the world's: metrics compare the final frame of each chunk.
+Each starts B rollouts at frames (``start``) and imagines one action per rollout at a time (``step`` ->
+``Imagined``: the chunk, rewards, terminations, ŝ). A simulator's chunk length T may differ from the world's:
+metrics compare the final frame of each chunk. Planners branch with ``begin(obs)`` and ``simulate(sequences)``:
+N action sequences rolled out from one observation, all together (``Rollouts``).
 
 Example:
     >>> import numpy as np
@@ -12,100 +15,262 @@ Example:
     >>> from pan_gym.eval.starts import eval_seeds, start_states
     >>> starts = start_states(make_world("babyai"), eval_seeds(2))
     >>> frames = np.stack([s.frame for s in starts])                     # (B, H, W, 3)
-    >>> oracle = OracleImaginer(lambda: make_world("babyai"))
+    >>> oracle = OracleSimulator("babyai")
     >>> oracle.start(frames, [s.state for s in starts])
-    >>> oracle.step(["turn left", "turn right"]).shape                   # (B, T, H, W, 3)
+    >>> oracle.step(["turn left", "turn right"]).frames.shape            # (B, T, H, W, 3)
     (2, 4, 64, 64, 3)
-    >>> copy = CopyImaginer(); copy.start(frames)
-    >>> bool((copy.step(["turn left", "turn left"])[:, -1] == frames).all())
+    >>> copy = CopySimulator(); copy.start(frames)
+    >>> bool((copy.step(["turn left", "turn left"]).frames[:, -1] == frames).all())
     True
+    >>> oracle.begin({"frame": frames[0], "mission": starts[0].mission, "world_state": starts[0].state})
+    >>> oracle.simulate([["turn left", "move forward"]] * 3).rewards.shape   # (N, H)
+    (3, 2)
 """
 
 from __future__ import annotations
 
 import copy as _copy
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
-from pan_gym.worlds.base import World
+
+@dataclass
+class Imagined:
+    """One step of B rollouts."""
+
+    frames: np.ndarray | None  # (B, T, H, W, 3) uint8; None when latent-only
+    rewards: np.ndarray  # (B,) float32
+    terminated: np.ndarray  # (B,) bool
+    states: np.ndarray | None = None  # (B, Q, D) float32 predicted ŝ; None for the oracle and the copy
 
 
-@runtime_checkable
-class Imaginer(Protocol):
-    """A batch of imagined rollouts: ``start`` at frames, then ``step`` a list of B action texts at a time."""
+@dataclass
+class Rollouts:
+    """What N simulated sequences of H actions produced (rows after a termination hold no meaning)."""
+
+    rewards: np.ndarray  # (N, H) float32
+    terminated: np.ndarray  # (N, H) bool
+    frames: np.ndarray | None  # (N, H, H_img, W_img, 3) uint8, last frame of each step; None when latent-only
+    states: np.ndarray | None  # (N, H, Q, D) float32 predicted latent ŝ; None for the oracle
+    start: np.ndarray | None = None  # (H_img, W_img, 3) uint8, the frame every row starts from (when known)
+
+
+def returns(rollouts: Rollouts, gamma: float = 0.99) -> np.ndarray:
+    """Σ_t γ^t r_t up to and including each row's first termination -> (N,) float64."""
+    r, done = rollouts.rewards.astype(np.float64), rollouts.terminated.astype(bool)
+    alive = np.ones_like(r, dtype=bool)
+    # a step counts when no termination came before it (the terminating step itself counts)
+    alive[:, 1:] = ~np.cumsum(done, axis=1)[:, :-1].astype(bool)
+    discount = gamma ** np.arange(r.shape[1])
+    return (r * alive * discount).sum(axis=1)
+
+
+def check_sequences(sequences: Sequence[Sequence[str]]) -> tuple[int, int]:
+    """(N, H) of N equal-length, non-empty action sequences; ``ValueError`` otherwise."""
+    if isinstance(sequences, str) or not sequences:
+        raise ValueError("sequences must be a non-empty list of action lists")
+    h = len(sequences[0])
+    if h == 0 or any(isinstance(s, str) or len(s) != h for s in sequences):
+        raise ValueError("every sequence must be a list of the same positive number of action strings")
+    return len(sequences), h
+
+
+class Simulator:
+    """The protocol: ``start`` B rollouts, ``step`` B actions at a time. ``begin``/``simulate`` (planning) are
+    built on them here, once for every kind."""
 
     name: str
     frames_per_action: int  # T of the chunks ``step`` returns
+    calls: int = 0  # batched steps so far
 
-    def start(self, frames: np.ndarray, world_states: Sequence[Any] | None = None) -> None:
-        """Begin B rollouts at frames uint8 (B, H, W, 3); ``world_states`` are the matching world snapshots."""
-        ...
+    def start(
+        self,
+        frames: np.ndarray,
+        world_states: Sequence[Any] | None = None,
+        missions: Sequence[str] | None = None,
+    ) -> None:
+        """Begin B rollouts at frames uint8 (B, H, W, 3); ``world_states``: the matching world snapshots (the
+        oracle needs them); ``missions``: what rewards are conditioned on."""
+        raise NotImplementedError
 
-    def step(self, actions: Sequence[str]) -> np.ndarray:
-        """Imagine one action per rollout: frames uint8 (B, T, H, W, 3)."""
-        ...
+    def step(self, actions: Sequence[str]) -> Imagined:
+        """Imagine one action per rollout."""
+        raise NotImplementedError
+
+    def begin(self, obs: dict[str, Any]) -> None:
+        """Plan from ``obs``: the planner's observation dict (``frame``, ``mission``, ``world_state``)."""
+        self._begin = obs
+
+    def simulate(self, sequences: Sequence[Sequence[str]]) -> Rollouts:
+        """Roll N equal-length action sequences out from ``begin``'s observation, batched over N."""
+        obs = getattr(self, "_begin", None)
+        if obs is None:
+            raise RuntimeError("call begin(obs) before simulate()")
+        n, h = check_sequences(sequences)
+        frame = obs.get("frame")
+        frames = None if frame is None else np.repeat(np.asarray(frame)[None], n, axis=0)
+        states = None if obs.get("world_state") is None else [obs["world_state"]] * n
+        self.start(frames, states, [str(obs.get("mission", ""))] * n)
+        steps = [self.step([s[t] for s in sequences]) for t in range(h)]
+        return Rollouts(
+            rewards=np.stack([s.rewards for s in steps], 1).astype(np.float32),
+            terminated=np.stack([s.terminated for s in steps], 1),
+            frames=None if steps[0].frames is None else np.stack([s.frames[:, -1] for s in steps], 1),
+            states=None if steps[0].states is None else np.stack([s.states for s in steps], 1),
+            start=frame,
+        )
+
+    def close(self) -> None:
+        """Release what the simulator holds (a world's renderer)."""
 
 
-class ModelImaginer:
-    """A ``PanWorldModel`` as an imaginer; sampling noise from a ``torch.Generator`` seeded once with ``seed``;
-    ``precision`` as the envs take it (``fp32``, ``bf16`` autocast, ``bf16-weights``).
+class ModelSimulator(Simulator):
+    """A ``PanWorldModel`` as a simulator, open loop: it sees only the start frame and the actions, never a true
+    frame after the start.
 
-    The model sees only the start frame and the actions (open loop): never a true frame after the start.
+    Args:
+        model: a ``PanWorldModel``, a directory, a preset name, or None for the model shipped for ``world``.
+        world: a world name: the shipped model ``model=None`` means.
+        reward: the env's reward (``env.rewards``): ``"model"`` (the learned head on ŝ and the mission), ``"goal"``
+            (needs ``goal``) or a callable ``(obs, action, info)``.
+        goal: a goal frame uint8 (H, W, 3) or latent (D,) for ``reward="goal"``.
+        latent_only: step the backbone only (no frames; ~10× faster on the small preset).
+        seed: seeds the sampling noise once; successive rollouts draw on.
+        precision: as the envs take it (``fp32``, ``bf16`` autocast, ``bf16-weights``).
+        termination_threshold, goal_threshold: as for the env.
     """
 
     name = "model"
 
-    def __init__(self, model: Any, seed: int = 0, precision: str = "fp32") -> None:
-        from pan_gym.env.models import with_precision
+    def __init__(
+        self,
+        model: Any = None,
+        world: str | None = None,
+        *,
+        reward: str | Callable = "model",
+        goal: Any = None,
+        latent_only: bool = False,
+        seed: int = 0,
+        precision: str = "fp32",
+        termination_threshold: float = 0.5,
+        goal_threshold: float | None = None,
+    ) -> None:
+        from pan_gym.env.models import resolve_model, with_precision
+        from pan_gym.env.rewards import Rewarder
 
-        self.model, self._precision = with_precision(model, precision)
-        self.frames_per_action = int(model.cfg.frames_per_chunk)
+        if reward == "goal" and goal is None:
+            raise ValueError("reward='goal' needs goal= (a frame (H, W, 3) uint8 or a latent (D,))")
+        self.model, self._precision = with_precision(resolve_model(model, world), precision)
+        self.rewarder = Rewarder(self.model, reward, termination_threshold, goal_threshold)
+        self.goal = None if goal is None else self.rewarder.goal_latent(goal)
+        self.latent_only = latent_only
+        self.frames_per_action = int(self.model.cfg.frames_per_chunk)
         self.generator = torch.Generator().manual_seed(seed)
-        self._state = None
+        self._state, self._missions, self.calls = None, [], 0
 
-    def start(self, frames: np.ndarray, world_states: Sequence[Any] | None = None) -> None:
+    def start(self, frames, world_states=None, missions=None) -> None:
+        if frames is None:
+            raise ValueError("ModelSimulator starts from frames: obs['frame'] (H, W, 3) uint8")
         with self._precision():
             self._state = self.model.start(torch.from_numpy(np.ascontiguousarray(frames)))
+        self._missions = list(missions) if missions is not None else [""] * len(frames)
 
-    def step(self, actions: Sequence[str]) -> np.ndarray:
+    def step(self, actions: Sequence[str]) -> Imagined:
         if self._state is None:
             raise RuntimeError("call start() before step()")
+        actions = list(actions)
         with self._precision():
-            _, frames = self.model.step(self._state, list(actions), self.generator)
-        return frames.cpu().numpy()  # (B, T, H, W, 3)
+            s_hat, frames = self.model.step(self._state, actions, self.generator, decode=not self.latent_only)
+            vis = None if frames is None else self._state.vis
+            rewards, terminated = self.rewarder.batch(s_hat, vis, self._missions, [self.goal] * len(actions))
+        self.calls += 1
+        frames = None if frames is None else frames.cpu().numpy()  # (B, T, H, W, 3)
+        states = s_hat.float().cpu().numpy()  # (B, Q, D)
+        if self.rewarder.fn is not None:
+            for i, a in enumerate(actions):
+                row = {"frames": None if frames is None else frames[i], "state": states[i]}
+                info = {"mission": self._missions[i], "step": self._state.steps, "action": a}
+                rewards[i], terminated[i] = self.rewarder.call(row, a, info, rewards[i], terminated[i])
+        return Imagined(frames, rewards.astype(np.float32), terminated, states)
 
 
-class OracleImaginer:
-    """The true simulator: one world (from ``world_factory``) replays every rollout from its saved state."""
+class OracleSimulator(Simulator):
+    """The true world: one world replays every rollout from its saved state. A rollout goes on after its episode
+    terminates (as the evaluation's ground truth does); one the world's time limit has cut off stays put (its
+    last frame, reward 0).
+
+    Args:
+        world: a World or a world name (its own instance: the real world the agent acts in is never touched).
+        reward: ``"world"`` (the world's true reward and termination), ``"goal"`` (negative mean absolute pixel
+            distance of each step's last frame to ``goal``, a uint8 frame) or a callable ``(obs, action, info)``
+            as for the env, with ``obs = {"frames": chunk}``.
+        goal: the goal frame for ``reward="goal"``.
+    """
 
     name = "oracle"
 
-    def __init__(self, world_factory: Callable[[], World]) -> None:
-        self.world = world_factory()
+    def __init__(self, world: Any = "babyai", *, reward: str | Callable = "world", goal: Any = None) -> None:
+        from pan_gym.worlds import make_world
+
+        if not (callable(reward) or reward in ("world", "goal")):
+            raise ValueError(f"reward must be 'world', 'goal' or a callable, got {reward!r}")
+        if reward == "goal" and goal is None:
+            raise ValueError("reward='goal' needs goal= (a uint8 frame (H, W, 3))")
+        self.world = make_world(world) if isinstance(world, str) else world
         self.frames_per_action = int(self.world.frames_per_action)
+        self.reward, self.goal = reward, None if goal is None else np.asarray(goal, np.float32)
         self._states: list[Any] = []
+        self._last: list[np.ndarray | None] = []  # a finished rollout's last chunk
+        self.calls = 0
 
-    def start(self, frames: np.ndarray, world_states: Sequence[Any] | None = None) -> None:
-        if world_states is None or len(world_states) != len(frames):
-            raise ValueError("OracleImaginer needs one world state per start frame")
+    def start(self, frames, world_states=None, missions=None) -> None:
+        if world_states is None or any(s is None for s in world_states):
+            raise ValueError(
+                "OracleSimulator needs the true world's state: obs['world_state'] / world_states"
+            )
+        if frames is not None and len(world_states) != len(frames):
+            raise ValueError("OracleSimulator needs one world state per start frame")
         self._states = [_copy.deepcopy(s) for s in world_states]
+        self._last = [None] * len(self._states)
 
-    def step(self, actions: Sequence[str]) -> np.ndarray:
+    def _reward(self, chunk: np.ndarray, action: str, r: float, info: dict) -> tuple[float, bool | None]:
+        if self.reward == "world":
+            return r, None
+        if self.reward == "goal":
+            return -float(np.abs(chunk[-1].astype(np.float32) - self.goal).mean()), None
+        out = self.reward({"frames": chunk}, action, info)
+        return (float(out[0]), bool(out[1])) if isinstance(out, tuple) else (float(out), None)
+
+    def step(self, actions: Sequence[str]) -> Imagined:
         if len(actions) != len(self._states):
             raise ValueError(f"got {len(actions)} actions for {len(self._states)} rollouts")
-        out = []
+        n = len(actions)
+        chunks, rewards, terminated = [], np.zeros(n, np.float32), np.zeros(n, bool)
         for i, action in enumerate(actions):
+            if self._last[i] is not None:  # truncated: the world cannot step on, the row stays put
+                chunks.append(np.repeat(self._last[i][-1:], self.frames_per_action, axis=0))
+                continue
             self.world.set_state(self._states[i])
-            chunk, *_ = self.world.step(action)
+            chunk, r, term, trunc, info = self.world.step(action)
             self._states[i] = self.world.get_state()
-            out.append(chunk)
-        return np.stack(out)  # (B, T, H, W, 3)
+            rewards[i], done = self._reward(chunk, action, r, info)
+            terminated[i] = term if done is None else (done or term)
+            if trunc:
+                self._last[i] = chunk
+            chunks.append(chunk)
+        self.calls += 1
+        return Imagined(np.stack(chunks), rewards, terminated)
+
+    def close(self) -> None:
+        if hasattr(self.world, "close"):
+            self.world.close()
 
 
-class CopyImaginer:
+class CopySimulator(Simulator):
     """Ignores the action: every chunk is the start frame repeated T times (the copy baseline: on a forward-biased
     random walk it is "exact" about half the time, which is why only changing transitions count)."""
 
@@ -115,12 +280,14 @@ class CopyImaginer:
         self.frames_per_action = frames_per_action
         self._last: np.ndarray | None = None
 
-    def start(self, frames: np.ndarray, world_states: Sequence[Any] | None = None) -> None:
+    def start(self, frames, world_states=None, missions=None) -> None:
         self._last = np.asarray(frames).copy()  # (B, H, W, 3)
 
-    def step(self, actions: Sequence[str]) -> np.ndarray:
+    def step(self, actions: Sequence[str]) -> Imagined:
         if self._last is None:
             raise RuntimeError("call start() before step()")
         if len(actions) != len(self._last):
             raise ValueError(f"got {len(actions)} actions for {len(self._last)} rollouts")
-        return np.repeat(self._last[:, None], self.frames_per_action, axis=1)  # (B, T, H, W, 3)
+        n = len(actions)
+        frames = np.repeat(self._last[:, None], self.frames_per_action, axis=1)  # (B, T, H, W, 3)
+        return Imagined(frames, np.zeros(n, np.float32), np.zeros(n, bool))

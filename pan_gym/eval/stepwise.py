@@ -4,7 +4,7 @@ From each start state, every agent action and up to ``max_events`` environment e
 world (restored each time); actions are kept one per distinct final frame. Each start gives up to one item per
 kind (agent action, environment event): the true action is one of that kind whose outcome differs from the start
 frame (so copying cannot win), the 3 distractors are other actions (any kind) with pairwise different outcomes; a
-start state with fewer than 4 distinct outcomes is skipped. The imaginer simulates the true action from the start
+start state with fewer than 4 distinct outcomes is skipped. The simulator simulates the true action from the start
 frame; it is correct when its final frame is strictly nearer (MSE) to the true outcome than to each distractor.
 Scored twice on the same items: with a train phrasing and with a held-out phrasing of the true action; accuracy
 overall, per kind (``by_kind``), per template of the true action (``by_template``) and per phrasing pattern
@@ -13,10 +13,10 @@ overall, per kind (``by_kind``), per template of the true action (``by_template`
 Example:
     >>> from pan_gym.worlds import make_world
     >>> from pan_gym.eval.starts import eval_seeds, start_states
-    >>> from pan_gym.eval.simulators import OracleImaginer
+    >>> from pan_gym.eval.simulators import OracleSimulator
     >>> world = make_world("babyai")
     >>> starts = start_states(world, eval_seeds(3))
-    >>> r = stepwise(world, OracleImaginer(lambda: make_world("babyai")), starts, progress=False)
+    >>> r = stepwise(world, OracleSimulator("babyai"), starts, progress=False)
     >>> r["train"]["accuracy"], r["heldout"]["accuracy"]
     (1.0, 1.0)
 """
@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from pan_gym.eval import metrics as M
 from pan_gym.eval.fidelity import imagine_final, template_of, world_tile
-from pan_gym.eval.simulators import Imaginer
+from pan_gym.eval.simulators import Simulator
 from pan_gym.eval.starts import StartState, pick_action
 from pan_gym.worlds.base import World
 from pan_gym.worlds.language import PhrasingSampler
@@ -81,7 +81,7 @@ def build_items(
 
 def score_items(
     world: World,
-    imaginer: Imaginer,
+    simulator: Simulator,
     items: list[dict[str, Any]],
     split: str,
     batch_size: int = 16,
@@ -96,7 +96,7 @@ def score_items(
         return {"split": split, "n": 0, "accuracy": None}
     before = np.stack([it["start"].frame for it in items])
     states = [it["start"].state for it in items]
-    pred = imagine_final(imaginer, before, states, texts, batch_size)  # (N, H, W, 3)
+    pred = imagine_final(simulator, before, states, texts, batch_size)  # (N, H, W, 3)
     finals = np.stack([it["finals"] for it in items])  # (N, 4, H, W, 3)
     d = M.mse(pred[:, None], finals)  # (N, 4)
     correct = d[:, 0] < d[:, 1:].min(axis=1)
@@ -135,7 +135,7 @@ def score_items(
 
 def stepwise(
     world: World,
-    imaginer: Imaginer,
+    simulator: Simulator,
     starts: list[StartState],
     max_events: int = 6,
     batch_size: int = 16,
@@ -148,6 +148,6 @@ def stepwise(
         "n_starts": len(starts),
         "n_items": len(items),
         "seeds": [it["start"].seed for it in items],
-        "train": score_items(world, imaginer, items, "train", batch_size, seed),
-        "heldout": score_items(world, imaginer, items, "heldout", batch_size, seed),
+        "train": score_items(world, simulator, items, "train", batch_size, seed),
+        "heldout": score_items(world, simulator, items, "heldout", batch_size, seed),
     }

@@ -1,18 +1,18 @@
-"""The evaluation suite: every metric for one world and one imaginer (plus baselines), with seeds and sample sizes.
+"""The evaluation suite: every metric for one world and one simulator (plus baselines), with seeds and sample sizes.
 
 Seeds (all from ``starts.EVAL_SEED_BASE`` = 1,000,000 up, checked disjoint from the training seeds [0, 1,000,000)):
 fidelity and step-wise start states use ``base + [0, n_states)``, long-horizon rollouts (both walks of
 ``eval.horizon``: ``horizon`` holds the listing walk, the headline, ``horizon_primitive`` the primitive walk)
 ``base + 10,000 + [0, n_rollouts)``, planning episodes ``base + 20,000 + [0, planning_episodes)``; ``seed_offset``
 shifts all three (a validation block for choosing checkpoints, so the default block stays a test set). Every
-imaginer is scored on the same start states, actions and true outcomes. PAN's published numbers sit beside ours
+simulator is scored on the same start states, actions and true outcomes. PAN's published numbers sit beside ours
 under ``reference``; they were judged by VLMs and people on open-domain video, ours by the true simulator, so they
 are context, not targets.
 
 Example:
     >>> cfg = EvalConfig(n_states=4, n_rollouts=2, horizons=(5,), planning_episodes=2, progress=False)
     >>> results = run_suite("babyai", "tiny", cfg)
-    >>> sorted(results["imaginers"]), results["imaginers"]["copy"]["fidelity"]["agent"]["fidelity"]
+    >>> sorted(results["simulators"]), results["simulators"]["copy"]["fidelity"]["agent"]["fidelity"]
     (['copy', 'model'], 0.0)
 """
 
@@ -30,7 +30,7 @@ from pan_gym.eval import metrics as M
 from pan_gym.eval.fidelity import action_fidelity, world_tile
 from pan_gym.eval.horizon import WALKS, long_horizon
 from pan_gym.eval.planning_eval import RandomPlanner, evaluate_planner
-from pan_gym.eval.simulators import CopyImaginer, Imaginer, ModelImaginer, OracleImaginer
+from pan_gym.eval.simulators import CopySimulator, ModelSimulator, OracleSimulator, Simulator
 from pan_gym.eval.starts import EVAL_SEED_BASE, TRAIN_SEEDS, eval_seeds, start_states
 from pan_gym.eval.stepwise import stepwise
 from pan_gym.worlds import make_world
@@ -73,7 +73,7 @@ class EvalConfig:
     psnr_threshold: float = 25.0
     """dB: worlds without tiles need this PSNR (and to be nearer the truth than the start) to show an outcome"""
     baselines: tuple[str, ...] = ("copy",)
-    """imaginers scored beside the model: copy (ignores the action), oracle (the true simulator)"""
+    """simulators scored beside the model: copy (ignores the action), oracle (the true simulator)"""
     seed: int = 0
     """seeds the model's sampling noise and the action draws"""
     seed_offset: int = 0
@@ -95,19 +95,19 @@ def _tile_reading(tile: Any) -> str | None:
     return None if tile is None else f"{tile}-px cells, every pixel equal"
 
 
-def score_imaginer(world, imaginer: Imaginer, starts, rollouts_by_h, cfg: EvalConfig) -> dict[str, Any]:
-    """Fidelity (agent, environment), step-wise and long-horizon figures of one imaginer."""
+def score_simulator(world, simulator: Simulator, starts, rollouts_by_h, cfg: EvalConfig) -> dict[str, Any]:
+    """Fidelity (agent, environment), step-wise and long-horizon figures of one simulator."""
     kw = dict(batch_size=cfg.batch_size, seed=cfg.seed, progress=cfg.progress)
     fid = {
         k: action_fidelity(
-            world, imaginer, starts, k, cfg.actions_per_state, psnr_threshold=cfg.psnr_threshold, **kw
+            world, simulator, starts, k, cfg.actions_per_state, psnr_threshold=cfg.psnr_threshold, **kw
         )
         for k in ("agent", "environment")
     }
-    sw = stepwise(world, imaginer, starts, cfg.max_events, **kw)
+    sw = stepwise(world, simulator, starts, cfg.max_events, **kw)
     hz = {
         walk: {
-            str(h): long_horizon(world, imaginer, rollouts_by_h[h], h, walk=walk, **kw) for h in cfg.horizons
+            str(h): long_horizon(world, simulator, rollouts_by_h[h], h, walk=walk, **kw) for h in cfg.horizons
         }
         for walk in WALKS
     }
@@ -135,19 +135,21 @@ def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dic
     horizon_seeds = eval_seeds(cfg.n_rollouts, cfg.seed_offset + HORIZON_SEED_OFFSET)
     rollouts = start_states(world, horizon_seeds, max_warmup=0)
     by_h = {h: rollouts for h in cfg.horizons}
-    imaginers: dict[str, Imaginer] = {"model": ModelImaginer(model, cfg.seed, cfg.precision)}
+    simulators: dict[str, Simulator] = {
+        "model": ModelSimulator(model, seed=cfg.seed, precision=cfg.precision)
+    }
     for b in cfg.baselines:
         if b == "copy":
-            imaginers["copy"] = CopyImaginer(world.frames_per_action)
+            simulators["copy"] = CopySimulator(world.frames_per_action)
         elif b == "oracle":
-            imaginers["oracle"] = OracleImaginer(lambda: make_world(world_name, **cfg.world_kwargs))
+            simulators["oracle"] = OracleSimulator(make_world(world_name, **cfg.world_kwargs))
         else:
             raise ValueError(f"unknown baseline {b!r}; choose copy or oracle")
     scored = {}
-    for name, im in imaginers.items():
+    for name, im in simulators.items():
         if cfg.progress:
-            print(f"[eval] scoring imaginer {name!r} on {world_name}", flush=True)
-        scored[name] = score_imaginer(world, im, starts, by_h, cfg)
+            print(f"[eval] scoring simulator {name!r} on {world_name}", flush=True)
+        scored[name] = score_simulator(world, im, starts, by_h, cfg)
     planning_seeds = eval_seeds(cfg.planning_episodes, cfg.seed_offset + PLANNING_SEED_OFFSET)
     planning = {
         "random": evaluate_planner(RandomPlanner, world, planning_seeds, cfg.planning_steps, cfg.progress),
@@ -177,6 +179,6 @@ def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dic
             "torch": torch.__version__,
         },
         "reference": {"pan_percent": PAN_REFERENCE, "note": REFERENCE_NOTE},
-        "imaginers": scored,
+        "simulators": scored,
         "planning": planning,
     }

@@ -18,18 +18,18 @@ if TYPE_CHECKING:
 def sec_cem(cfg: BenchConfig, model, out: dict) -> dict:
     # layering exception: agents sits on top of pan_gym; imported here only, never at pan_gym import time
     from agents.cem import CEMPlanner
-    from agents.simulators import ModelSimulator
+    from pan_gym.eval.simulators import ModelSimulator
 
     warm_text(model)
     obs = {"frame": bench_frames(model, 1)[0].numpy(), "mission": MISSION, "actions": ACTIONS}
     result = {"samples": cfg.cem_samples, "horizon": cfg.cem_horizon, "iterations": cfg.cem_iterations}
     for prec in cfg.precisions:
-        sim = ModelSimulator(model, "babyai", seed=cfg.seed, precision=prec)
+        sim = ModelSimulator(model, "babyai", latent_only=True, seed=cfg.seed, precision=prec)
         planner = CEMPlanner(
             sim, cfg.cem_horizon, cfg.cem_samples, cfg.cem_iterations, elites=min(8, cfg.cem_samples)
         )
         times = []
-        for _ in range(cfg.cem_decisions + 1):  # the first builds the vector env (cached after)
+        for _ in range(cfg.cem_decisions + 1):  # the first is a warm-up
             t = time.perf_counter()
             planner.act(obs)
             times.append(time.perf_counter() - t)

@@ -141,7 +141,7 @@ def render(name: str, r, cfg: BenchConfig, out: dict) -> list[str]:
             f"CEM: {r['samples']} candidates × horizon {r['horizon']} × {r['iterations']} iterations, latent-only "
             "ModelSimulator (one batched step per horizon step)",
             "",
-            "| precision | first decision s (builds the vector env) | s per decision |",
+            "| precision | first decision s (warm-up) | s per decision |",
             "|---|---|---|",
         ]
         L += [f"| {p} | {r[p]['first_s']:.2f} | **{r[p]['decision_s']:.2f}** |" for p in precs]

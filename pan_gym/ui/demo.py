@@ -76,9 +76,9 @@ def pss_planner(model: Any, world: Any, seed: int):
     """``obs -> action``: ``agents``' propose–simulate–select (k = 3 candidates from the mission, each simulated
     by ``model``, latent-only, scored by its reward head). Returns (plan, close)."""
     from agents.propose_simulate_select import ProposeSimulateSelect
-    from agents.simulators import ModelSimulator
+    from pan_gym.eval.simulators import ModelSimulator
 
-    sim = ModelSimulator(model, world.name, seed=seed)
+    sim = ModelSimulator(model, world.name, latent_only=True, seed=seed)
     pss = ProposeSimulateSelect(sim, k=3, n=1, seed=seed)
     return pss.act, sim.close
 

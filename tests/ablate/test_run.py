@@ -62,7 +62,7 @@ def test_per_rollout_scores_agree_with_the_suites_curves(ablation):
     out, _ = ablation
     r = json.loads((out / "runs" / "latent" / "seed-0" / "eval" / "report.json").read_text())
     for name in ("model", "copy"):
-        im = r["imaginers"][name]
+        im = r["simulators"][name]
         rows, hz = im["per_rollout"], im["horizon"]["5"]
         assert len(rows) == 2
         mean = [

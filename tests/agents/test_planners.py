@@ -133,7 +133,7 @@ def test_model_planners_run_and_return_valid_actions():
     world = make_world("babyai")
     frame, info = world.reset(seed=1_000_000)
     obs = observe(world, frame, info["mission"])
-    sim = ModelSimulator("tiny", "babyai")
+    sim = ModelSimulator("tiny", "babyai", latent_only=True)
     sim.begin(obs)
     ro = sim.simulate([["turn left", "move forward"]] * 5)
     assert ro.rewards.shape == (5, 2) and ro.states.shape[:2] == (5, 2) and ro.frames is None

@@ -15,7 +15,7 @@ def test_eval_cli_writes_report(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
-    ims = report["imaginers"]
+    ims = report["simulators"]
     assert set(ims) == {"model", "copy", "oracle"}
     assert ims["oracle"]["fidelity"]["agent"]["fidelity"] == 1.0
     assert ims["oracle"]["stepwise"]["heldout"]["accuracy"] in (1.0, None)

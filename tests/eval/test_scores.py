@@ -1,18 +1,18 @@
-"""Fidelity, step-wise and long-horizon scores of imaginers with known answers: the true simulator scores
-perfectly, imaginers that ignore the action do not."""
+"""Fidelity, step-wise and long-horizon scores of simulators with known answers: the true simulator scores
+perfectly, simulators that ignore the action do not."""
 
 import numpy as np
 import pytest
 
 from pan_gym.eval.fidelity import action_fidelity
 from pan_gym.eval.horizon import long_horizon
-from pan_gym.eval.simulators import CopyImaginer, ModelImaginer, OracleImaginer
+from pan_gym.eval.simulators import CopySimulator, ModelSimulator, OracleSimulator
 from pan_gym.eval.starts import eval_seeds, start_states
 from pan_gym.eval.stepwise import stepwise
 from pan_gym.worlds import make_world
 
 
-class IgnoresActionOracle(OracleImaginer):
+class IgnoresActionOracle(OracleSimulator):
     """The true simulator, but always playing "turn left" whatever it is told."""
 
     name = "turn-left"
@@ -33,7 +33,7 @@ def starts(world):
 
 @pytest.fixture(scope="module")
 def oracle():
-    return OracleImaginer(lambda: make_world("babyai"))
+    return OracleSimulator("babyai")
 
 
 @pytest.mark.parametrize("kind", ["agent", "environment"])
@@ -45,20 +45,18 @@ def test_oracle_fidelity_is_perfect(world, starts, oracle, kind):
 
 @pytest.mark.parametrize("kind", ["agent", "environment"])
 def test_copy_scores_zero_on_changing_transitions(world, starts, kind):
-    r = action_fidelity(world, CopyImaginer(), starts, kind, progress=False)
+    r = action_fidelity(world, CopySimulator(), starts, kind, progress=False)
     assert r["fidelity"] == 0.0 and r["copy_rate"] == 1.0
     assert r["tile_accuracy_changed"] > 0.9  # why cell accuracy alone misleads
 
 
 def test_action_ignoring_simulator_is_not_perfect(world, starts):
-    r = action_fidelity(
-        world, IgnoresActionOracle(lambda: make_world("babyai")), starts, "agent", 3, progress=False
-    )
+    r = action_fidelity(world, IgnoresActionOracle("babyai"), starts, "agent", 3, progress=False)
     assert r["fidelity"] < 1.0
 
 
 def test_tiny_model_fidelity_runs(world, starts, tiny_model):
-    r = action_fidelity(world, ModelImaginer(tiny_model), starts[:3], "agent", progress=False)
+    r = action_fidelity(world, ModelSimulator(tiny_model), starts[:3], "agent", progress=False)
     assert 0.0 <= r["fidelity"] < 1.0 and r["_examples"]["pred"].shape[1:] == (64, 64, 3)
 
 
@@ -74,33 +72,34 @@ def test_stepwise(world, starts, oracle, tiny_model):
     assert set(phrasings) <= {p for ps in world.paraphrases("heldout").values() for p in ps}
     held = {e["text"] for e in perfect["heldout"]["examples"]}
     assert held.isdisjoint(e["text"] for e in perfect["train"]["examples"])  # held-out phrasings differ
-    assert stepwise(world, CopyImaginer(), starts, progress=False)["train"]["accuracy"] < 1.0
+    assert stepwise(world, CopySimulator(), starts, progress=False)["train"]["accuracy"] < 1.0
     few = stepwise(world, oracle, starts[:3], progress=False)
-    model = stepwise(world, ModelImaginer(tiny_model), starts[:3], progress=False)
+    model = stepwise(world, ModelSimulator(tiny_model), starts[:3], progress=False)
     assert model["heldout"]["n"] == few["heldout"]["n"] > 0  # the model is scored on every item the oracle is
     assert 0.0 <= model["heldout"]["accuracy"] <= 1.0
 
 
 def test_long_horizon(world, tiny_model):
     starts = start_states(world, eval_seeds(2, 10_000), max_warmup=0)
-    r = long_horizon(world, OracleImaginer(lambda: make_world("babyai")), starts, 8, progress=False)
+    r = long_horizon(world, OracleSimulator("babyai"), starts, 8, progress=False)
     assert r["n_per_step"] == [2] * 8 and r["tile_accuracy"] == [1.0] * 8 and r["psnr"] == [100.0] * 8
     assert r["grid_exact"] == [1.0] * 8
     assert r["consistency_tile_accuracy"]["ratio"] == 1.0 and r["smoothness"]["per_action"]["ratio"] == 1.0
-    copy = long_horizon(world, CopyImaginer(), starts, 8, progress=False)
+    copy = long_horizon(world, CopySimulator(), starts, 8, progress=False)
     assert min(copy["tile_accuracy"]) < 1.0 and copy["smoothness"]["per_action"]["imagined"] == 0.0
     assert copy["grid_exact"][-1] < 1.0 and copy["grid_exact"][-1] <= min(copy["tile_accuracy"][-1:])
-    model = long_horizon(world, ModelImaginer(tiny_model), starts, 4, batch_size=1, progress=False)
+    model = long_horizon(world, ModelSimulator(tiny_model), starts, 4, batch_size=1, progress=False)
     assert model["speed"]["calls"] == 8 and model["speed"]["seconds_per_imagined_step"] > 0
     assert len(model["_examples"]["pred"]) == 4
 
 
-def test_imaginers_share_the_chunk_contract(starts, oracle, tiny_model):
+def test_simulators_share_the_chunk_contract(starts, oracle, tiny_model):
     frames = np.stack([s.frame for s in starts[:2]])
-    for im in (oracle, CopyImaginer(), ModelImaginer(tiny_model)):
+    for im in (oracle, CopySimulator(), ModelSimulator(tiny_model)):
         im.start(frames, [s.state for s in starts[:2]])
         out = im.step(["turn left", "move forward"])
-        assert out.shape == (2, im.frames_per_action, 64, 64, 3) and out.dtype == np.uint8
+        assert out.frames.shape == (2, im.frames_per_action, 64, 64, 3) and out.frames.dtype == np.uint8
+        assert out.rewards.shape == (2,) and out.terminated.dtype == bool
 
 
 @pytest.mark.parametrize("walk", ["listing", "primitive"])
@@ -126,7 +125,7 @@ def test_every_walk_step_changes_the_frame(world, walk):
 
 def test_copy_is_wrong_after_the_first_step_of_a_walk(world):
     starts = start_states(world, eval_seeds(4, 10_000), max_warmup=0)
-    copy = long_horizon(world, CopyImaginer(), starts, 6, progress=False)
+    copy = long_horizon(world, CopySimulator(), starts, 6, progress=False)
     assert copy["walk"] == "listing" and copy["grid_exact"][0] == 0.0 and copy["unchanged_steps"] == 0
     assert copy["grid_exact_count"][0] == [0, 4] and all(n == 4 for _, n in copy["grid_exact_count"])
 
@@ -152,7 +151,7 @@ def test_a_walk_keeps_a_step_that_no_draw_can_change():
     """CartPole's first push moves the cart less than a pixel: the walk goes on, and says so."""
     cartpole = make_world("gym:CartPole-v1", actions=["push left", "push right"])
     starts = start_states(cartpole, eval_seeds(2, 10_000), max_warmup=0)
-    r = long_horizon(cartpole, CopyImaginer(), starts, 4, progress=False)
+    r = long_horizon(cartpole, CopySimulator(), starts, 4, progress=False)
     assert (
         r["n_per_step"] == [2] * 4 and 2 <= r["unchanged_steps"] < 8
     )  # the first step of each rollout, at least

@@ -1,0 +1,67 @@
+"""One simulator protocol for the evaluation and the planners: model, oracle and copy start, step and simulate alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pan_gym.eval.simulators import CopySimulator, ModelSimulator, OracleSimulator, Simulator, returns
+from pan_gym.worlds import make_world
+
+SEQUENCES = [["turn left", "go to the green box"], ["go to the green box", "turn left"], ["turn right"] * 2]
+
+
+@pytest.fixture(scope="module")
+def start():
+    world = make_world("babyai")
+    frame, info = world.reset(seed=1_000_002)  # "go to the green box"
+    return {"frame": frame, "mission": info["mission"], "world_state": world.get_state()}
+
+
+@pytest.mark.parametrize("kind", ["model", "oracle", "copy"])
+def test_every_kind_plans_through_the_same_protocol(kind, start):
+    sim = {
+        "model": lambda: ModelSimulator("tiny"),
+        "oracle": lambda: OracleSimulator("babyai"),
+        "copy": CopySimulator,
+    }[kind]()
+    assert isinstance(sim, Simulator)
+    sim.begin(start)
+    ro = sim.simulate(SEQUENCES)
+    assert (
+        ro.rewards.shape == (3, 2) and ro.terminated.shape == (3, 2) and ro.frames.shape == (3, 2, 64, 64, 3)
+    )
+    assert (ro.states is not None) == (kind == "model")
+    if kind == "oracle":  # the true world: going to the box succeeds, turning on the spot does not
+        assert returns(ro)[0] > 0 and returns(ro)[1] > 0 and returns(ro)[2] == 0
+        assert ro.terminated[1, 0] and not ro.terminated[0, 0]
+    if kind == "copy":
+        assert (ro.frames == start["frame"]).all()
+
+
+def test_the_model_simulators_rewards_are_the_envs(start):
+    seen = []
+
+    def corner(obs, action, info):
+        seen.append((obs["frames"].shape, action, info["mission"]))
+        return float(obs["frames"][-1, :8, :8].mean()), action == "turn right"
+
+    sim = ModelSimulator("tiny", reward=corner)
+    sim.begin(start)
+    ro = sim.simulate(SEQUENCES)
+    assert len(seen) == 6 and seen[0] == ((2, 64, 64, 3), "turn left", start["mission"])
+    assert ro.terminated[2].all() and not ro.terminated[0].any()
+    assert np.allclose(ro.rewards[:, -1], ro.frames[:, -1, :8, :8].mean(axis=(1, 2, 3)), atol=1e-4)
+
+
+def test_bad_calls_say_what_is_missing(start):
+    with pytest.raises(RuntimeError, match="begin"):
+        OracleSimulator("babyai").simulate(SEQUENCES)
+    with pytest.raises(ValueError, match="world_state"):
+        oracle = OracleSimulator("babyai")
+        oracle.begin({"frame": start["frame"]})
+        oracle.simulate(SEQUENCES)
+    with pytest.raises(ValueError, match="same positive number"):
+        sim = CopySimulator()
+        sim.begin(start)
+        sim.simulate([["turn left"], ["turn left", "turn right"]])
