@@ -1,8 +1,9 @@
-"""Dataclass configs for the GLP world model and its presets (tiny, small, paper).
+"""Dataclass configs for the GLP world model and its presets (tiny, small, mid, paper).
 
 One ``PanConfig`` describes a whole model; every part has its own small config. Presets:
 - ``tiny``: for tests, builds and trains a step in well under a second.
 - ``small``: the default trained here on CPU (64x64 frames, a few million parameters per part).
+- ``mid``: the layouts of Qwen2.5-VL-3B-Instruct and Wan2.1-T2V-1.3B (one 80 GB GPU fine-tunes it).
 - ``paper``: the layouts of Qwen2.5-VL-7B-Instruct and Wan2.1-T2V-14B (weights from local directories only).
 
 Example:
@@ -36,6 +37,7 @@ class EncoderConfig:
     temporal_patch_size: int = 1  # frames per patch in time (2 in the paper)
     window_size: int = 64  # window-attention side in pixels (112 in the paper)
     fullatt_block_indexes: tuple[int, ...] = (0, 1)
+    freeze: bool = False  # True: h is not trained (frozen in the paper; train.stages reads it)
 
 
 @dataclass
@@ -60,6 +62,7 @@ class BackboneConfig:
     frame_dropout: float = 0.1
     freeze: bool = False  # frozen in the paper; trained in small
     max_position_embeddings: int = 32768
+    rms_norm_eps: float | None = None  # None: transformers' default (1e-5); Qwen2.5-VL checkpoints use 1e-6
     # Ablation. "generative" (PAN): h and f learn only through the decoder's flow-matching loss.
     # "latent" (JEPA-style): h and f learn ‖P(ŝ_{t+1}) − sg(h(o_{t+1}))‖² (model/latent.py) plus a variance
     # guard against collapse, and the decoder learns on the stop-gradient predicted ŝ (no gradient reaches h, f).
@@ -239,6 +242,21 @@ class PanConfig:
         return cls(**kwargs)
 
 
+# the vision tower of every Qwen2.5-VL size (3B, 7B, 72B): 14x14 patches, 2x2 merge, window attention
+_QWEN_VISION = EncoderConfig(
+    depth=32,
+    hidden_size=1280,
+    intermediate_size=3420,
+    num_heads=16,
+    patch_size=14,
+    spatial_merge_size=2,
+    temporal_patch_size=2,
+    window_size=112,
+    fullatt_block_indexes=(7, 15, 23, 31),
+    freeze=True,
+)
+
+
 def _tiny() -> PanConfig:
     return PanConfig(
         frames_per_chunk=2,
@@ -285,17 +303,7 @@ def _paper() -> PanConfig:
     return PanConfig(
         image_size=448,
         frames_per_chunk=21,
-        encoder=EncoderConfig(
-            depth=32,
-            hidden_size=1280,
-            intermediate_size=3420,
-            num_heads=16,
-            patch_size=14,
-            spatial_merge_size=2,
-            temporal_patch_size=2,
-            window_size=112,
-            fullatt_block_indexes=(7, 15, 23, 31),
-        ),
+        encoder=dataclasses.replace(_QWEN_VISION),  # a copy: configs are mutable
         backbone=BackboneConfig(
             hidden_size=3584,
             num_hidden_layers=28,
@@ -307,6 +315,7 @@ def _paper() -> PanConfig:
             num_queries=256,
             freeze=True,
             max_position_embeddings=128000,
+            rms_norm_eps=1e-6,
         ),
         text=TextConfig(kind="qwen", max_tokens=64),
         vae=VAEConfig(kind="wan", latent_channels=16),
@@ -325,7 +334,29 @@ def _paper() -> PanConfig:
     )
 
 
-PRESETS = {"tiny": _tiny, "small": _small, "paper": _paper}
+def _mid() -> PanConfig:
+    # Qwen2.5-VL-3B-Instruct and Wan2.1-T2V-1.3B: the paper's recipe at a size one 80 GB GPU fine-tunes
+    # (docs/paper_scale.md gives the budget, pan_gym.paper.budget computes it)
+    paper = _paper()
+    return dataclasses.replace(
+        paper,
+        frames_per_chunk=9,
+        backbone=dataclasses.replace(
+            paper.backbone,
+            hidden_size=2048,
+            num_hidden_layers=36,
+            num_attention_heads=16,
+            num_key_value_heads=2,
+            intermediate_size=11008,
+            vocab_size=151936,
+        ),
+        decoder=dataclasses.replace(
+            paper.decoder, num_attention_heads=12, attention_head_dim=128, ffn_dim=8960, num_layers=30
+        ),
+    )
+
+
+PRESETS = {"tiny": _tiny, "small": _small, "mid": _mid, "paper": _paper}
 
 
 def preset(name: str, **overrides: Any) -> PanConfig:

@@ -38,6 +38,7 @@ from pan_gym.model.decoder import ChunkCondition, Decoder, Velocity, load_dit
 from pan_gym.model.encoder import VisionEncoder
 from pan_gym.model.glp_loss import glp_loss
 from pan_gym.model.latent import LatentPredictor
+from pan_gym.model.pretrained import config_from_checkpoints
 from pan_gym.model.reward import RewardHead
 from pan_gym.model.text import ActionTextEncoder, MiniLMTextEncoder, QwenTextEncoder, UMT5TextEncoder
 from pan_gym.model.vae import make_latent_space
@@ -129,6 +130,7 @@ def _qwen_config(cfg: PanConfig) -> Qwen2_5_VLConfig:
             intermediate_size=b.intermediate_size,
             vocab_size=b.vocab_size,
             max_position_embeddings=b.max_position_embeddings,
+            **({} if b.rms_norm_eps is None else {"rms_norm_eps": b.rms_norm_eps}),
             bos_token_id=None,
             eos_token_id=None,
             rope_parameters={
@@ -205,13 +207,15 @@ class PanWorldModel(nn.Module):
     # ---- construction ---------------------------------------------------------------------------------------
     @classmethod
     def from_config(cls, cfg: PanConfig, device: str | torch.device | None = None) -> PanWorldModel:
-        """Build from a config; ``device="meta"`` builds the layout without memory (paper-scale counting)."""
+        """Build from a config; ``device="meta"`` builds the layout without memory (paper-scale counting).
+        Local checkpoints it names decide the layout (``config_from_checkpoints``) and load in float32."""
+        cfg = config_from_checkpoints(cfg)  # the saved config.json then rebuilds these very modules
         if str(device) == "meta":
             with torch.device("meta"):
                 return cls(cfg)
         qwen = None
         if cfg.qwen_path is not None:  # local directory only; never a hub id
-            qwen = Qwen2_5_VLModel.from_pretrained(cfg.qwen_path, local_files_only=True)
+            qwen = Qwen2_5_VLModel.from_pretrained(cfg.qwen_path, local_files_only=True, dtype=torch.float32)
         model = cls(cfg, qwen)
         return model.to(device) if device is not None else model
 
@@ -221,8 +225,11 @@ class PanWorldModel(nn.Module):
         return cls.from_config(preset(name, **overrides), device)
 
     def _persistent_state(self) -> dict[str, torch.Tensor]:
-        """Weights to save: everything but a frozen pretrained text encoder (it ships with its package)."""
+        """Weights to save: everything but a frozen pretrained text encoder (it ships with its package, or loads
+        from ``decoder.path``: UMT5), and the Qwen text encoder's table (the backbone's own, saved there)."""
         skip = ("text.",) if (self.cfg.text.kind == "minilm" and self.cfg.text.freeze) else ()
+        skip += ("text.",) if self.cfg.text.kind == "qwen" else ()
+        skip += ("decoder_text.",) if self.decoder_text is not None else ()
         return {k: v for k, v in self.state_dict().items() if not k.startswith(skip)}
 
     def save_pretrained(self, directory: str | Path, overwrite: bool = True) -> Path:

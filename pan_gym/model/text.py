@@ -142,15 +142,29 @@ class QwenTextEncoder(ActionTextEncoder):
         return self.embed_tokens(ids), tok.attention_mask.bool().to(ids.device)
 
 
-class UMT5TextEncoder(ActionTextEncoder):
-    """Wan2.1's umT5-XXL encoder from a local directory (the paper-scale DiT's text input, width 4096)."""
+def _tokenizer_dir(path: Path) -> Path:
+    """Where a model folder's tokenizer is: the folder itself, or its sibling ``tokenizer/`` (the diffusers layout:
+    ``text_encoder/`` beside ``tokenizer/``)."""
+    names = ("tokenizer_config.json", "tokenizer.json", "spiece.model")
+    if any((path / n).is_file() for n in names) or not (path.parent / "tokenizer").is_dir():
+        return path
+    return path.parent / "tokenizer"
 
-    def __init__(self, path: str | Path, max_tokens: int = 512):
+
+class UMT5TextEncoder(ActionTextEncoder):
+    """Wan2.1's umT5-XXL encoder from a local directory (the paper-scale DiT's text input, width 4096): a diffusers
+    ``text_encoder/`` folder (its tokenizer in the sibling ``tokenizer/``) or one folder holding both. Frozen and
+    run in ``dtype`` (bfloat16, as Wan runs it: 11 GB for umT5-XXL instead of 23); it is never saved with the model
+    (it loads from its directory), so its dtype may differ from the model's."""
+
+    def __init__(self, path: str | Path, max_tokens: int = 512, dtype: torch.dtype = torch.bfloat16):
         super().__init__(max_tokens, freeze=True)
         from transformers import UMT5EncoderModel
 
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.t5 = UMT5EncoderModel.from_pretrained(path, local_files_only=True).requires_grad_(False).eval()
+        path = Path(path)
+        self.tokenizer = AutoTokenizer.from_pretrained(_tokenizer_dir(path), local_files_only=True)
+        t5 = UMT5EncoderModel.from_pretrained(path, local_files_only=True, dtype=dtype)
+        self.t5 = t5.requires_grad_(False).eval()
         self.dim = self.t5.config.d_model
 
     def encode_tokens(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -93,7 +93,11 @@ class KLSpace(LatentSpace):
 
 
 class WanSpace(LatentSpace):
-    """Wan2.1's causal 3D VAE (frozen), loaded from a local directory; latents normalised by its mean/std."""
+    """Wan2.1's causal 3D VAE (frozen), loaded from a local directory; latents normalised by its mean/std.
+
+    Frames are coded one by one (time folded into the batch): a causal VAE codes a lone frame as a first frame,
+    without temporal compression, so F frames give F latent frames, as every latent space here does (the window,
+    the env's T frames per action). The paper's 4x temporal compression is not used."""
 
     def __init__(self, cfg: VAEConfig):
         super().__init__()
@@ -102,7 +106,9 @@ class WanSpace(LatentSpace):
         if cfg.path is None:
             self.vae = AutoencoderKLWan()
         else:
-            self.vae = AutoencoderKLWan.from_pretrained(cfg.path, local_files_only=True)
+            self.vae = AutoencoderKLWan.from_pretrained(
+                cfg.path, local_files_only=True, torch_dtype=torch.float32
+            )
         self.vae.requires_grad_(False)
         c = self.vae.config
         self.channels, self.factor = c.z_dim, 2 ** len(c.temperal_downsample)
@@ -110,10 +116,17 @@ class WanSpace(LatentSpace):
         self.register_buffer("std", torch.tensor(c.latents_std).view(1, -1, 1, 1, 1), persistent=False)
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        return (self.vae.encode(to_unit(frames).to(self.vae.dtype)).latent_dist.mean - self.mean) / self.std
+        b, f = frames.shape[:2]
+        x = to_unit(frames.flatten(0, 1)[:, None]).to(self.vae.dtype)  # (B·F, 3, 1, H, W)
+        z = self.vae.encode(x).latent_dist.mean  # (B·F, C, 1, h, w)
+        z = z[:, :, 0].unflatten(0, (b, f)).transpose(1, 2)  # (B, C, F, h, w)
+        return (z - self.mean.to(z)) / self.std.to(z)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        return from_unit(self.vae.decode((latents * self.std + self.mean).to(self.vae.dtype)).sample)
+        b, _, f = latents.shape[:3]
+        z = (latents * self.std.to(latents) + self.mean.to(latents)).to(self.vae.dtype)
+        x = self.vae.decode(z.transpose(1, 2).flatten(0, 1)[:, :, None]).sample  # (B·F, 3, 1, H, W)
+        return from_unit(x[:, :, 0].unflatten(0, (b, f)).transpose(1, 2))  # (B, F, H, W, 3)
 
 
 def make_latent_space(cfg: VAEConfig) -> LatentSpace:

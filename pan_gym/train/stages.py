@@ -9,7 +9,7 @@
 | `dynamics`| `encoder`, `backbone`, `latent_head` (+ `text`)          | latent matching + variance (no decoder)    |
 | `render`  | `model.decoder`, `model.reward_head`                     | flow matching + reward on frozen h, f's ŝ  |
 
-Parameters the config freezes (a pretrained MiniLM, the paper's backbone) never train; modules with no trainable
+Parameters the config freezes (a pretrained MiniLM, the paper's vision tower and backbone) never train; modules with no trainable
 parameter are put in eval mode (no dropout, no RNG use), which also keeps resumed runs bit-identical.
 ``decoder`` is PAN's stage 1: the DiT learns Causal Swin-DPM denoising from the action text alone; the backbone is
 not run and its state tokens are zeros (``zero_state``), so the zero-initialised state stream starts from zero.
@@ -48,6 +48,8 @@ def select_trainable(model: nn.Module, stage: str) -> list[nn.Parameter]:
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
     config_frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    if model.cfg.encoder.freeze:  # h frozen (the paper's recipe)
+        config_frozen |= {n for n, _ in model.named_parameters() if n.startswith("encoder.")}
     for name, p in model.named_parameters():
         top = name.split(".", 1)[0]
         wanted = top != "latent" if stage == "joint" else top in _TRAINS[stage]
