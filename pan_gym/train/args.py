@@ -71,6 +71,9 @@ class TrainArgs:
     """show a progress bar (rank 0)"""
     fsdp: bool = False
     """FSDP2 (fully_shard per transformer block) instead of DDP when run under torchrun (paper preset)"""
+    activation_checkpointing: bool = False
+    """recompute each transformer block in the backward pass instead of keeping its activations
+    (``train/checkpointing.py``; the paper-scale presets need it)"""
     threads: int = 0
     """torch CPU threads per process (0: leave torch's default)"""
     device: str = "auto"

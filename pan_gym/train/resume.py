@@ -40,6 +40,7 @@ MAY_DIFFER: dict[str, str] = {
     "device": "where the same state is computed (checkpoints hold full CPU state dicts)",
     "bf16": "autocast of the forward pass; the weights and optimizer state stay fp32",
     "fsdp": "how the same full state dicts are sharded over the ranks",
+    "activation_checkpointing": "whether blocks keep their activations or recompute them: the same gradients",
     "progress": "display only",
     "tensorboard": "logging only",
     "log_every": "logging only",

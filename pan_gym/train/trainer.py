@@ -33,6 +33,7 @@ from pan_gym.model import io
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.train import checkpoint as ckpt
 from pan_gym.train.args import TrainArgs
+from pan_gym.train.checkpointing import checkpoint_blocks
 from pan_gym.train.data import Rephrased, ResampledChunks, WindowBatches, memoize_latents, open_dataset
 from pan_gym.train.distributed import (
     DistInfo,
@@ -109,9 +110,10 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
     out, ckpt_root = Path(args.out), Path(args.out) / "checkpoints"
     random.seed(args.seed)
     torch.manual_seed(args.seed)  # same initial weights on every rank
-    if dataset is None:
-        cfg = preset(args.preset)
-        dataset = open_dataset(args.data, args.window, cfg.frames_per_chunk, cfg.image_size, args.seed)
+    if dataset is None:  # synthetic: the run's image size, the preset's chunk length (another T resamples it)
+        base, run = preset(args.preset), preset(args.preset)
+        run = apply_overrides(run, args.config) if args.init is None else run
+        dataset = open_dataset(args.data, args.window, base.frames_per_chunk, run.image_size, args.seed)
     resumed = resume_run(out, args, info) if args.resume else None  # ResumeError: other args, nothing loads
     if args.resume:
         _say(info, f"resuming from {resumed.path}" if resumed else "no complete checkpoint: starting fresh")
@@ -134,6 +136,8 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
     params = select_trainable(model, args.stage)
     if args.stage != "vae":
         memoize_latents(model.latent)  # frozen from here on: each frame is encoded once
+    if args.activation_checkpointing:
+        checkpoint_blocks(model)  # before wrapping: FSDP2 shards the same blocks
     core = StageLoss(model, args.stage, args.vae_kl_weight)
     wrapped = wrap(core, info, fsdp=args.fsdp)
     params = [p for p in core.parameters() if p.requires_grad]  # FSDP2 replaces them with sharded ones
