@@ -38,7 +38,7 @@ from pan_gym.model.decoder import ChunkCondition, Decoder, Velocity, load_dit
 from pan_gym.model.encoder import VisionEncoder
 from pan_gym.model.glp_loss import glp_loss
 from pan_gym.model.latent import LatentPredictor
-from pan_gym.model.pretrained import config_from_checkpoints
+from pan_gym.model.pretrained import QWEN_TEXT_FIELDS, QWEN_VISION_FIELDS, config_from_checkpoints
 from pan_gym.model.reward import RewardHead
 from pan_gym.model.text import ActionTextEncoder, MiniLMTextEncoder, QwenTextEncoder, UMT5TextEncoder
 from pan_gym.model.vae import make_latent_space
@@ -111,25 +111,12 @@ def _qwen_config(cfg: PanConfig) -> Qwen2_5_VLConfig:
     e, b = cfg.encoder, cfg.backbone
     return Qwen2_5_VLConfig(
         vision_config=dict(
-            depth=e.depth,
-            hidden_size=e.hidden_size,
-            intermediate_size=e.intermediate_size,
-            num_heads=e.num_heads,
-            patch_size=e.patch_size,
-            spatial_merge_size=e.spatial_merge_size,
-            temporal_patch_size=e.temporal_patch_size,
-            window_size=e.window_size,
+            {f: getattr(e, f) for f in QWEN_VISION_FIELDS},
             out_hidden_size=b.hidden_size,
             fullatt_block_indexes=list(e.fullatt_block_indexes),
         ),
         text_config=dict(
-            hidden_size=b.hidden_size,
-            num_hidden_layers=b.num_hidden_layers,
-            num_attention_heads=b.num_attention_heads,
-            num_key_value_heads=b.num_key_value_heads,
-            intermediate_size=b.intermediate_size,
-            vocab_size=b.vocab_size,
-            max_position_embeddings=b.max_position_embeddings,
+            {f: getattr(b, f) for f in QWEN_TEXT_FIELDS},
             **({} if b.rms_norm_eps is None else {"rms_norm_eps": b.rms_norm_eps}),
             bos_token_id=None,
             eos_token_id=None,

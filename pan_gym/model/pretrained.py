@@ -18,6 +18,16 @@ from pathlib import Path
 
 from pan_gym.config import PanConfig
 
+# fields named alike in EncoderConfig / BackboneConfig and in Qwen2.5-VL's vision / text configs
+QWEN_VISION_FIELDS = (
+    "depth", "hidden_size", "intermediate_size", "num_heads", "patch_size", "spatial_merge_size",
+    "temporal_patch_size", "window_size",
+)  # fmt: skip
+QWEN_TEXT_FIELDS = (
+    "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "intermediate_size",
+    "vocab_size", "max_position_embeddings",
+)  # fmt: skip
+
 
 def _qwen_fields(path: str | Path) -> tuple[dict, dict]:
     """(encoder fields, backbone fields) of a local Qwen2.5-VL directory's config."""
@@ -26,27 +36,10 @@ def _qwen_fields(path: str | Path) -> tuple[dict, dict]:
     qc = Qwen2_5_VLConfig.from_pretrained(path, local_files_only=True)
     v, t = qc.vision_config, qc.text_config
     rope = t.rope_parameters or {}
-    encoder = dict(
-        depth=v.depth,
-        hidden_size=v.hidden_size,
-        intermediate_size=v.intermediate_size,
-        num_heads=v.num_heads,
-        patch_size=v.patch_size,
-        spatial_merge_size=v.spatial_merge_size,
-        temporal_patch_size=v.temporal_patch_size,
-        window_size=v.window_size,
-        fullatt_block_indexes=tuple(v.fullatt_block_indexes),
-    )
-    backbone = dict(
-        hidden_size=t.hidden_size,
-        num_hidden_layers=t.num_hidden_layers,
-        num_attention_heads=t.num_attention_heads,
-        num_key_value_heads=t.num_key_value_heads,
-        intermediate_size=t.intermediate_size,
-        vocab_size=t.vocab_size,
-        max_position_embeddings=t.max_position_embeddings,
-        rms_norm_eps=t.rms_norm_eps,
-    )
+    encoder = {f: getattr(v, f) for f in QWEN_VISION_FIELDS} | {
+        "fullatt_block_indexes": tuple(v.fullatt_block_indexes)
+    }
+    backbone = {f: getattr(t, f) for f in QWEN_TEXT_FIELDS} | {"rms_norm_eps": t.rms_norm_eps}
     if "rope_theta" in rope:
         backbone["rope_theta"] = float(rope["rope_theta"])
     if "mrope_section" in rope:
