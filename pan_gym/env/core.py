@@ -66,6 +66,25 @@ def _per_row(value: Any, n: int, name: str) -> list:
     return [value] * n
 
 
+class CoreView:
+    """What both envs show of their core: ``model``, ``world`` and the noise ``generator``."""
+
+    core: Imagination
+
+    @property
+    def model(self):
+        return self.core.model
+
+    @property
+    def world(self):
+        return self.core.world
+
+    @property
+    def generator(self) -> torch.Generator:
+        """The sampling noise's ``torch.Generator``, reseeded from ``np_random`` at every reset."""
+        return self.core.generator
+
+
 class Imagination:
     """N imagined rollouts of one model (see the module docstring).
 

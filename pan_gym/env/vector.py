@@ -25,10 +25,10 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from pan_gym.env import spaces as S
-from pan_gym.env.core import Imagination, Obs
+from pan_gym.env.core import CoreView, Imagination, Obs
 
 
-class PanWorldModelVectorEnv(VectorEnv):
+class PanWorldModelVectorEnv(CoreView, VectorEnv):
     """Native batched vector env over one ``PanWorldModel``: ``num_envs`` sub-envs, ``max_episode_steps``
     (truncation; None: never), ``render_mode`` (None or ``"rgb_array"``: each sub-env's last frame), and the
     keywords of ``pan_gym.env.core.Imagination`` (model, world, reward, latent_only, precision, …)."""
@@ -53,19 +53,6 @@ class PanWorldModelVectorEnv(VectorEnv):
         self.single_observation_space = self.core.observation_space()
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
-
-    @property
-    def model(self):
-        return self.core.model
-
-    @property
-    def world(self):
-        return self.core.world
-
-    @property
-    def generator(self):
-        """The sampling noise's ``torch.Generator``, reseeded from ``np_random`` at every reset."""
-        return self.core.generator
 
     @property
     def num_cohorts(self) -> int:

@@ -30,13 +30,13 @@ import numpy as np
 import torch
 
 from pan_gym.env import spaces as S
-from pan_gym.env.core import Cohort, Imagination, Obs
+from pan_gym.env.core import Cohort, CoreView, Imagination, Obs
 from pan_gym.model.glp import RolloutState
 
 _STATE_KEYS = {"rollout", "generator", "np_random", "steps", "mission", "goal", "last_frame", "world_info"}
 
 
-class PanWorldModelEnv(gym.Env[Obs, str]):
+class PanWorldModelEnv(CoreView, gym.Env[Obs, str]):
     """The PAN world model as a Gymnasium env (see the module docstring).
 
     Args:
@@ -58,19 +58,6 @@ class PanWorldModelEnv(gym.Env[Obs, str]):
         self.action_space = S.action_space()
         self.observation_space = self.core.observation_space()
         self._rollout_shapes: dict | None = None  # this model's rollout shapes, to check snapshots against
-
-    @property
-    def model(self):
-        return self.core.model
-
-    @property
-    def world(self):
-        return self.core.world
-
-    @property
-    def generator(self) -> torch.Generator:
-        """The sampling noise's ``torch.Generator``, reseeded from ``np_random`` at every reset."""
-        return self.core.generator
 
     @property
     def _rollout(self) -> RolloutState | None:
