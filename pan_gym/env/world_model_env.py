@@ -66,10 +66,9 @@ class PanWorldModelEnv(CoreView, gym.Env[Obs, str]):
     # ---- episode ------------------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Obs, dict]:
         options = dict(options or {})
-        if isinstance(
-            options.get("observation"), np.ndarray | torch.Tensor
-        ):  # one frame (H, W, 3), not a batch
-            S.to_frame(options["observation"], self.core.size)
+        frame = options.get("observation")
+        if isinstance(frame, np.ndarray | torch.Tensor):  # one frame (H, W, 3), checked and resized once
+            options["observation"] = S.to_frame(frame, self.core.size)
         for key in ("mission", "goal"):  # one row's value, whatever its type
             if options.get(key) is not None:
                 options[key] = [options[key]]
