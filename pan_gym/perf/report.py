@@ -84,6 +84,21 @@ def render(name: str, r, cfg: BenchConfig, out: dict) -> list[str]:
                 f"| {x['steps']} |"
                 + "".join(f" {_ms(x[b]['step_s'])} | {x[b]['frames_per_s']:.1f} |" for b in bs)
             )
+    elif name == "chunk":
+        bs = [k for k in r[0] if k != "frames_per_chunk"]
+        first = r[0]["frames_per_chunk"]
+        L += [
+            "| frames per chunk |"
+            + "".join(f" batch {b} step ms | batch {b} frames/s | batch {b} ÷ T={first} |" for b in bs)
+        ]
+        L += ["|---|" + "---|---|---|" * len(bs)]
+        for x in r:
+            L.append(
+                f"| {x['frames_per_chunk']} |"
+                + "".join(
+                    f" {_ms(x[b]['step_s'])} | {x[b]['frames_per_s']:.1f} | {x[b]['over_first']:.2f}× |" for b in bs
+                )
+            )
     elif name == "cache":
         L += [
             "| rounds in history | cached ms | recompute ms | recompute ÷ cached | FLOP ratio |",
@@ -192,6 +207,15 @@ def goals(out: dict) -> list[str]:
     def add(label, value, ok, bound="–"):
         lines.append(f"| {label} | {value} | {'met' if ok else 'NOT met'} | {bound} |")
 
+    for x in out.get("chunk", [])[1:]:
+        for b in (k for k in x if k != "frames_per_chunk" and k > 1):
+            add(
+                f"T={x['frames_per_chunk']} step ≤ 2× the T={out['chunk'][0]['frames_per_chunk']} step, batch {b}",
+                f"{x[b]['over_first']:.2f}×",
+                x[b]["over_first"] <= 2,
+                f"FLOPs per step T={x['frames_per_chunk']} ÷ T={out['chunk'][0]['frames_per_chunk']}: "
+                f"{x[b]['flops_over_first']:.2f}×",
+            )
     if "cache" in out:
         last = max(out["cache"]["rows"], key=lambda x: x["rounds"])
         add(

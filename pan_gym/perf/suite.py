@@ -10,6 +10,7 @@ Sections (each prints a markdown table; ``run_suite`` also returns every figure 
   fp32 (or bf16) peak, at batch 1, 4, 16, 64, fp32 and bf16 autocast side by side.
 - ``history``: step time and backbone time against the number of rounds already in the history.
 - ``sampler``: step time and frames/s against the sampler's Euler steps (2, 4, 8).
+- ``chunk``: step time and frames/s of the same model at 1 and 4 frames per action chunk (T), and T = 4 ÷ T = 1.
 - ``cache``: KV-cached backbone stepping vs full-history recompute (``pan_gym.perf.cache``).
 - ``env``: vector env of N vs N single envs in turn, latent-only vs decoded (``pan_gym.perf.envs``).
 - ``memory``: resident memory over a long rollout (every 100 steps) and the growth from step 100 to the end.
@@ -62,6 +63,7 @@ SECTIONS = (  # memory runs early: before the large batches raise the allocator'
     "batch",
     "history",
     "sampler",
+    "chunk",
     "cache",
     "env",
     "cem",
@@ -89,6 +91,8 @@ class BenchConfig:
     """Rounds already in the history before the timed step (capped at max_rounds − 1)."""
     sampler_steps: tuple[int, ...] = (2, 4, 8)
     sampler_batches: tuple[int, ...] = (1, 16)
+    chunk_frames: tuple[int, ...] = (1, 4)
+    """Frames per action chunk (T) of the ``chunk`` section, the first being the reference; batches: sampler's."""
     component_batches: tuple[int, ...] = (1, 16)
     cache_rounds: tuple[int, ...] = (1, 5, 9)
     env_num: int = 8
@@ -209,6 +213,31 @@ def sec_sampler(cfg: BenchConfig, model, out: dict) -> list[dict]:
     return rows
 
 
+def sec_chunk(cfg: BenchConfig, model, out: dict) -> list[dict]:
+    """The same weights run at each T of ``cfg.chunk_frames`` (only the number of frames per chunk differs)."""
+    rows, ref = [], {}
+    for t in cfg.chunk_frames:
+        m = model
+        if t != model.cfg.frames_per_chunk:
+            m = type(model).from_config(dataclasses.replace(model.cfg, frames_per_chunk=t))
+            m.load_state_dict(model.state_dict())
+            m.eval()
+            warm_text(m)
+        row = {"frames_per_chunk": t}
+        for b in cfg.sampler_batches:
+            state = steady_state(m, b)
+            dt, flops = time_step(m, state, b, cfg.repeats), step_flops(m, state, b)[0]
+            ref.setdefault(b, (dt, flops))
+            row[b] = {
+                "step_s": dt,
+                "frames_per_s": b * t / dt,
+                "over_first": dt / ref[b][0],
+                "flops_over_first": flops / ref[b][1],
+            }
+        rows.append(row)
+    return rows
+
+
 def sec_cache(cfg: BenchConfig, model, out: dict) -> dict:
     from pan_gym.perf.cache import cache_vs_recompute, prefix_vs_window
 
@@ -255,6 +284,7 @@ RUNNERS: dict[str, Callable] = {
     "batch": sec_batch,
     "history": sec_history,
     "sampler": sec_sampler,
+    "chunk": sec_chunk,
     "cache": sec_cache,
     "env": sec_env,
     "memory": sec_memory,

@@ -46,6 +46,7 @@ def test_every_section_prints_a_table(suite):
         "batch",
         "history",
         "sampler",
+        "chunk",
         "cache",
         "env",
         "memory",
@@ -69,6 +70,9 @@ def test_figures_are_positive(suite):
         for p in ("fp32", "bf16", "bf16-weights"):
             assert row[p]["frames_per_s"] > 0 and row[p]["latent_steps_per_s"] > 0 and 0 < row[p]["of_peak"]
     assert [r["steps"] for r in out["sampler"]] == [2, 4]
+    t1, t4 = out["chunk"]  # the same weights at 1 and 4 frames per chunk: 4 frames per step cost more FLOPs
+    assert (t1["frames_per_chunk"], t4["frames_per_chunk"]) == (1, 4) and t1[1]["over_first"] == 1
+    assert t4[1]["step_s"] > 0 and t4[1]["flops_over_first"] > 1.5
     assert out["cache"]["rows"][0]["ratio"] > 0
     decoder = out["cache"]["decoder"][0]
     assert decoder["ratio"] > 0 and decoder["flop_ratio"] > 1  # the prefix cache does fewer FLOPs
