@@ -96,7 +96,8 @@ def render(name: str, r, cfg: BenchConfig, out: dict) -> list[str]:
             L.append(
                 f"| {x['frames_per_chunk']} |"
                 + "".join(
-                    f" {_ms(x[b]['step_s'])} | {x[b]['frames_per_s']:.1f} | {x[b]['over_first']:.2f}× |" for b in bs
+                    f" {_ms(x[b]['step_s'])} | {x[b]['frames_per_s']:.1f} | {x[b]['over_first']:.2f}× |"
+                    for b in bs
                 )
             )
     elif name == "cache":
