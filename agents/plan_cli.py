@@ -64,12 +64,15 @@ def build_planner_factory(
     precision: str = "fp32",
     menu: str = "valid",
     scorer: str = "reward",
+    depth: int = 1,
+    beam: int | None = None,
 ):
     """``seed -> planner`` for ``evaluate_planner``; the simulator is built once and shared by the episodes.
 
     ``scorer="mission-distance"`` scores imagined frames with ``agents.scorers.MissionDistance`` (the model then
     decodes frames whatever ``latent_only`` says); ``menu`` names an ``agents.menus.MENUS`` entry ("valid": the
-    world's listing; "primitives": turns, forward, pickup of what is in front)."""
+    world's listing; "primitives": turns, forward, pickup of what is in front). ``depth``/``beam``: PSS's lookahead
+    (``ProposeSimulateSelect``)."""
     from agents.cem import CEMPlanner
     from agents.menus import MENUS, WithMenu
     from agents.mpc import MPC
@@ -105,7 +108,9 @@ def build_planner_factory(
         )
     prop = (lambda seed: MissionProposer()) if proposer == "mission" else (lambda seed: RandomProposer(seed))
     return with_menu(
-        lambda seed: ProposeSimulateSelect(sim, prop(seed), k=k, n=n, scorer=score_fn, seed=seed)
+        lambda seed: ProposeSimulateSelect(
+            sim, prop(seed), k=k, n=n, scorer=score_fn, seed=seed, depth=depth, beam=beam
+        )
     )
 
 
@@ -138,6 +143,10 @@ def register(app: Any) -> None:
         elites: Annotated[int, typer.Option(help="CEM: elites refitting the distribution.")] = 8,
         k: Annotated[int, typer.Option(help="PSS: candidate actions proposed per step.")] = 3,
         n: Annotated[int, typer.Option(help="PSS: simulations per candidate (best of n).")] = 1,
+        depth: Annotated[int, typer.Option(help="PSS: actions looked ahead (beam search; 1: one step).")] = 1,
+        beam: Annotated[
+            int | None, typer.Option(help="PSS: sequences extended at each lookahead depth (default k).")
+        ] = None,
         proposer: Annotated[
             str, typer.Option(help="PSS proposer: mission (ranked by mission text) | random")
         ] = "mission",
@@ -198,6 +207,8 @@ def register(app: Any) -> None:
                 precision,
                 menu,
                 scorer,
+                depth,
+                beam,
             )
             real_world = make_world_for(world, levels)
             result = evaluate_planner(factory, real_world, seed_list, max_steps=max_steps, progress=progress)

@@ -12,6 +12,10 @@ candidate is *selected* and executed in the real world; at most S steps (PAN: k 
 - scorer: ``scorer(rollouts, mission) -> (k·n,)``; default the discounted return of the simulator's reward
   (the model's reward head conditioned on the mission, or its goal-latent distance when the simulator was built
   with ``reward="goal"``).
+- lookahead (``depth`` > 1): a beam search. The ``beam`` best sequences that have not terminated are extended by
+  the proposer's k actions (it sees the sequence so far as ``obs["plan"]``) and simulated again from the start,
+  up to ``depth`` actions; each first action is worth the best score of any sequence it begins, and the best one is
+  executed (MPC: the search starts afresh after each real step).
 
 Example:
     >>> from pan_gym.worlds import make_world
@@ -75,6 +79,8 @@ class ProposeSimulateSelect:
         scorer: ``(rollouts, mission) -> scores (k·n,)``; default discounted return.
         max_steps: S, the real-world step budget this loop is meant for (``run_episode`` default).
         seed: breaks ties between equally scored candidates.
+        depth: actions looked ahead (1: PAN's one-step loop).
+        beam: sequences extended at each depth of the lookahead (default k).
     """
 
     def __init__(
@@ -86,25 +92,50 @@ class ProposeSimulateSelect:
         scorer: ScoreFn | None = None,
         max_steps: int = 5,
         seed: int = 0,
+        depth: int = 1,
+        beam: int | None = None,
     ) -> None:
-        if k < 1 or n < 1 or max_steps < 1:
-            raise ValueError("need k, n and max_steps >= 1")
+        if k < 1 or n < 1 or max_steps < 1 or depth < 1 or (beam is not None and beam < 1):
+            raise ValueError("need k, n, max_steps, depth and beam >= 1")
         self.simulator, self.proposer = simulator, proposer or MissionProposer()
         self.k, self.n, self.scorer, self.max_steps = k, n, scorer, max_steps
+        self.depth, self.beam = depth, beam or k
         self.rng = np.random.default_rng([seed, 0x955])
-        self.last: dict[str, Any] = {}  # the last decision: candidates and their scores
+        self.last: dict[str, Any] = {}  # the last decision: candidates, their scores, the best sequence
+
+    def _propose(self, obs: dict[str, Any], plan: list[str]) -> list[str]:
+        return list(dict.fromkeys(self.proposer({**obs, "plan": plan} if plan else obs, self.k)))
+
+    def _scores(self, sequences: list[list[str]], mission: str) -> tuple[np.ndarray, np.ndarray]:
+        """Best-of-n score (S,) and whether each sequence terminated (S,), all S·n rollouts in one batched call."""
+        ro = self.simulator.simulate([s for s in sequences for _ in range(self.n)])
+        scores = np.asarray(self.scorer(ro, mission) if self.scorer else returns(ro), np.float64)
+        done = ro.terminated.any(axis=1).reshape(len(sequences), self.n).any(axis=1)
+        return scores.reshape(len(sequences), self.n).max(axis=1), done
 
     def act(self, obs: dict[str, Any]) -> str:
-        candidates = list(dict.fromkeys(self.proposer(obs, self.k)))
+        candidates = self._propose(obs, [])
         if not candidates:
             raise ValueError("the proposer returned no candidate actions")
         self.simulator.begin(obs)
-        # k·n one-step rollouts in one batched call
-        ro = self.simulator.simulate([[a] for a in candidates for _ in range(self.n)])
         mission = str(obs.get("mission", ""))
-        scores = np.asarray(self.scorer(ro, mission) if self.scorer else returns(ro), np.float64)
-        best_of_n = scores.reshape(len(candidates), self.n).max(axis=1)  # (k,)
-        top = np.flatnonzero(best_of_n == best_of_n.max())
+        sequences = [[a] for a in candidates]
+        value = np.full(len(candidates), -np.inf)  # (k,) the best score of any sequence each candidate begins
+        best: tuple[float, list[str]] = (-np.inf, [])
+        for d in range(self.depth):
+            scores, done = self._scores(sequences, mission)
+            first = np.array([candidates.index(s[0]) for s in sequences])
+            np.maximum.at(value, first, scores)
+            if d == 0:
+                self.last = {"candidates": candidates, "scores": scores.tolist()}
+            i = int(scores.argmax())
+            if scores[i] > best[0]:
+                best = (float(scores[i]), sequences[i])
+            open_rows = [i for i in np.argsort(-scores, kind="stable") if not done[i]][: self.beam]
+            if d + 1 == self.depth or not open_rows:
+                break
+            sequences = [sequences[i] + [a] for i in open_rows for a in self._propose(obs, sequences[i])]
+        top = np.flatnonzero(value == value.max())
         choice = int(top[0] if len(top) == 1 else self.rng.choice(top))
-        self.last = {"candidates": candidates, "scores": best_of_n.tolist()}
+        self.last.update(values=value.tolist(), plan=best[1])
         return candidates[choice]

@@ -90,6 +90,69 @@ def test_pss_best_of_n_and_proposers():
     assert pss.act({}) == "b" and pss.last["scores"] == [2.0, 12.0]
 
 
+class Delayed:
+    """Synthetic: 'a' earns 0.5 at once and ends; 'b' earns nothing, then 'c' after it earns 1 (and ends)."""
+
+    name = "delayed"
+
+    def __init__(self):
+        self.batches = []
+
+    def begin(self, obs):
+        pass
+
+    def simulate(self, seqs):
+        h = len(seqs[0])
+        self.batches.append([tuple(s) for s in seqs])
+        r, done = np.zeros((len(seqs), h), np.float32), np.zeros((len(seqs), h), bool)
+        for i, s in enumerate(seqs):
+            if s[0] == "a":
+                r[i, 0], done[i, 0] = 0.5, True
+            elif h > 1 and s[:2] == ["b", "c"]:
+                r[i, 1], done[i, 1] = 1.0, True
+        return Rollouts(r, done, None, None)
+
+
+def test_pss_lookahead_finds_the_delayed_reward():
+    plans = []
+
+    def propose(obs, k):
+        plans.append(obs.get("plan", []))
+        return ["a", "b", "c"][:k]
+
+    assert ProposeSimulateSelect(Delayed(), propose, k=3).act({}) == "a"  # one step: the immediate 0.5
+    sim = Delayed()
+    pss = ProposeSimulateSelect(sim, propose, k=3, depth=2, beam=2)
+    assert pss.act({}) == "b" and pss.last["plan"] == ["b", "c"]
+    assert pss.last["values"] == pytest.approx(
+        [0.5, 0.99, 0.0]
+    )  # each first action: its best sequence's return
+    # depth 2 extends the beam's two best open sequences ('b', 'c'; 'a' terminated), proposing after each
+    assert sim.batches[1] == [("b", "a"), ("b", "b"), ("b", "c"), ("c", "a"), ("c", "b"), ("c", "c")]
+    assert plans[-2:] == [["b"], ["c"]]
+    with pytest.raises(ValueError, match="depth"):
+        ProposeSimulateSelect(sim, depth=0)
+
+
+@pytest.mark.slow
+def test_oracle_lookahead_solves_what_one_step_cannot():
+    """GoTo missions over one-cell moves: one step ahead sees a success only when it is one move away."""
+    from agents.menus import WithMenu, primitives
+
+    world = make_world("babyai", levels=("BabyAI-GoToObj-v0",))
+    sim = OracleSimulator(make_world("babyai", levels=("BabyAI-GoToObj-v0",)))
+
+    def rate(depth, beam=None):
+        make = lambda s: WithMenu(ProposeSimulateSelect(sim, k=4, depth=depth, beam=beam, seed=s), primitives)  # noqa: E731
+        return evaluate_planner(make, world, SEEDS[:8], max_steps=8, progress=False)["success_rate"]
+
+    one, four = (
+        rate(1),
+        rate(4, beam=27),
+    )  # four moves ahead, every sequence kept: a success four moves away is found
+    assert four >= 0.6 and four >= one + 0.4, (one, four)
+
+
 def test_oracle_simulator_does_not_touch_the_real_world():
     world = make_world("babyai")
     frame, info = world.reset(seed=1_000_002)
