@@ -43,6 +43,9 @@ def register(app: Any) -> None:
         batch_size: Annotated[int, typer.Option(help="Rollouts imagined together.")] = 16,
         planning_episodes: Annotated[int, typer.Option(help="Real-world episodes per planner.")] = 20,
         planning_steps: Annotated[int, typer.Option(help="Actions per planning episode at most.")] = 10,
+        success_episodes: Annotated[
+            int, typer.Option(help="Held-out episodes scoring success detection (0: skip).")
+        ] = 50,
         baselines: Annotated[
             str, typer.Option(help="Comma-separated: copy, oracle (empty for none).")
         ] = "copy",
@@ -93,6 +96,7 @@ def register(app: Any) -> None:
             batch_size=batch_size,
             planning_episodes=planning_episodes,
             planning_steps=planning_steps,
+            success_episodes=success_episodes,
             baselines=tuple(b.strip() for b in baselines.split(",") if b.strip()),
             seed=seed,
             seed_offset=seed_offset,

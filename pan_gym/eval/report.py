@@ -187,6 +187,11 @@ def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     for key, walk in WALK_LABELS.items():
         for h, hr in sorted(ims[names[0]].get(key, {}).items(), key=lambda kv: int(kv[0])):
             _horizon_rows(row, key, f"{walk} H={h}", h, hr, tiled, ref)
+    sd = ims[names[0]].get("success")
+    if sd:
+        n = f"{sd['successes']} of {sd['n']} steps"
+        for k in ("precision", "recall"):
+            row(f"success detection, {k} (%; the reward head's termination)", "", lambda r, k=k: _sd(r, k), n)
     row(
         "seconds per imagined step (one rollout)",
         "",
@@ -195,6 +200,11 @@ def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         lambda v: _num(v, "{:.2e}"),
     )
     return ["metric", "PAN (%)", *names, "n"], rows
+
+
+def _sd(r: dict[str, Any], key: str) -> float | None:
+    """A success-detection proportion of one simulator (None where it said no success at all)."""
+    return (r.get("success") or {}).get(key, {}).get("value")
 
 
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:

@@ -3,8 +3,8 @@
 Seeds (all from ``starts.EVAL_SEED_BASE`` = 1,000,000 up, checked disjoint from the training seeds [0, 1,000,000)):
 fidelity and step-wise start states use ``base + [0, n_states)``, long-horizon rollouts (both walks of
 ``eval.horizon``: ``horizon`` holds the listing walk, the headline, ``horizon_primitive`` the primitive walk)
-``base + 10,000 + [0, n_rollouts)``, planning episodes ``base + 20,000 + [0, planning_episodes)``; ``seed_offset``
-shifts all three (a validation block for choosing checkpoints, so the default block stays a test set). Every
+``base + 10,000 + [0, n_rollouts)``, planning episodes ``base + 20,000 + [0, planning_episodes)``, success
+detection (``eval.success``) ``base + 30,000 + [0, success_episodes)``; ``seed_offset`` shifts all four (a validation block for choosing checkpoints, so the default block stays a test set). Every
 simulator is scored on the same start states, actions and true outcomes. PAN's published numbers sit beside ours
 under ``reference``; they were judged by VLMs and people on open-domain video, ours by the true simulator, so they
 are context, not targets.
@@ -33,6 +33,7 @@ from pan_gym.eval.planning_eval import RandomPlanner, evaluate_planner
 from pan_gym.eval.simulators import CopySimulator, ModelSimulator, OracleSimulator, Simulator
 from pan_gym.eval.starts import EVAL_SEED_BASE, TRAIN_SEEDS, eval_seeds, start_states
 from pan_gym.eval.stepwise import stepwise
+from pan_gym.eval.success import success_cases, success_detection
 from pan_gym.worlds import make_world
 
 # PAN (arXiv 2511.09057), in percent: open-domain video judged by VLMs and people.
@@ -47,7 +48,7 @@ REFERENCE_NOTE = (
     "PAN's figures come from VLM and human judges on open-domain video; ours from the true simulator on this world. "
     "They sit side by side for context, not as like-for-like targets."
 )
-HORIZON_SEED_OFFSET, PLANNING_SEED_OFFSET = 10_000, 20_000
+HORIZON_SEED_OFFSET, PLANNING_SEED_OFFSET, SUCCESS_SEED_OFFSET = 10_000, 20_000, 30_000
 
 
 @dataclass
@@ -70,6 +71,8 @@ class EvalConfig:
     """real-world episodes per planner"""
     planning_steps: int = 10
     """actions a planner may take per episode"""
+    success_episodes: int = 50
+    """held-out episodes of the mixed data policy whose every step scores success detection (0: skip)"""
     psnr_threshold: float = 25.0
     """dB: worlds without tiles need this PSNR (and to be nearer the truth than the start) to show an outcome"""
     baselines: tuple[str, ...] = ("copy",)
@@ -95,8 +98,11 @@ def _tile_reading(tile: Any) -> str | None:
     return None if tile is None else f"{tile}-px cells, every pixel equal"
 
 
-def score_simulator(world, simulator: Simulator, starts, rollouts_by_h, cfg: EvalConfig) -> dict[str, Any]:
-    """Fidelity (agent, environment), step-wise and long-horizon figures of one simulator."""
+def score_simulator(
+    world, simulator: Simulator, starts, rollouts_by_h, cfg: EvalConfig, success: list | None = None
+) -> dict[str, Any]:
+    """Fidelity (agent, environment), step-wise, long-horizon and (on ``success`` cases) success-detection
+    figures of one simulator."""
     kw = dict(batch_size=cfg.batch_size, seed=cfg.seed, progress=cfg.progress)
     fid = {
         k: action_fidelity(
@@ -118,6 +124,7 @@ def score_simulator(world, simulator: Simulator, starts, rollouts_by_h, cfg: Eva
         "horizon": hz["listing"],
         "horizon_primitive": hz["primitive"],
         "speed": longest,
+        "success": success_detection(simulator, success, cfg.batch_size) if success else None,
     }
 
 
@@ -135,6 +142,8 @@ def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dic
     horizon_seeds = eval_seeds(cfg.n_rollouts, cfg.seed_offset + HORIZON_SEED_OFFSET)
     rollouts = start_states(world, horizon_seeds, max_warmup=0)
     by_h = {h: rollouts for h in cfg.horizons}
+    success_seeds = eval_seeds(cfg.success_episodes, cfg.seed_offset + SUCCESS_SEED_OFFSET)
+    success = success_cases(world, success_seeds) if success_seeds else None
     simulators: dict[str, Simulator] = {
         "model": ModelSimulator(model, seed=cfg.seed, precision=cfg.precision)
     }
@@ -149,7 +158,7 @@ def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dic
     for name, im in simulators.items():
         if cfg.progress:
             print(f"[eval] scoring simulator {name!r} on {world_name}", flush=True)
-        scored[name] = score_simulator(world, im, starts, by_h, cfg)
+        scored[name] = score_simulator(world, im, starts, by_h, cfg, success)
     planning_seeds = eval_seeds(cfg.planning_episodes, cfg.seed_offset + PLANNING_SEED_OFFSET)
     planning = {
         "random": evaluate_planner(RandomPlanner, world, planning_seeds, cfg.planning_steps, cfg.progress),
@@ -172,6 +181,7 @@ def run_suite(world_name: str, model: Any, cfg: EvalConfig | None = None) -> dic
                 "start_states": seeds,
                 "horizon": horizon_seeds,
                 "planning": planning_seeds,
+                "success": success_seeds,
             },
             "seconds": time.perf_counter() - tic,
             "torch_threads": torch.get_num_threads(),
