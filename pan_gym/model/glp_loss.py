@@ -2,7 +2,8 @@
 Causal Swin-DPM window per sample, teacher-forcing the backbone over N action steps, plus the reward head.
 
 Composed in ``glp_loss`` from its parts: ``predict_states`` (h and f teacher-forced), ``decoder_losses`` (one noised
-window per sample from ``sample_window``, scored by ``flow_loss`` and the copy gate's ``gate_loss``), ``reward_loss``,
+window per sample from ``sample_window``, scored by ``flow_loss`` and the copy gate's ``gate_loss``), ``reward_loss``
+(also the ``reward`` stage's whole objective, ``reward_stage_loss``),
 and JEPA-style latent matching (``model/latent.py``) for ``backbone.supervision=latent``.
 
 Example:
@@ -111,15 +112,49 @@ def gate_loss(gate_logit: torch.Tensor, win: TrainingWindow, change_weight: floa
     return (bce * on).sum() / on.sum().clamp(min=1)
 
 
-def reward_loss(model: PanWorldModel, s_hat: torch.Tensor, batch: dict) -> torch.Tensor:
-    """The reward head on every predicted state ŝ (B, N, Q, D) and the mission: reward MSE + termination BCE."""
-    n = s_hat.shape[1]
-    mtext, mmask = model.text(list(batch["mission"]))
+def reward_loss(
+    model: PanWorldModel, s_hat: torch.Tensor, batch: dict, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """The reward head on every predicted state ŝ (B, N, Q, D) and the mission: reward MSE + termination BCE.
+
+    In training, a share ``reward.mission_swap`` of the windows is scored against another window's mission (one
+    that differs), with reward 0 and no termination: the same state is a success for one mission only, so the
+    head must read the mission, not just the look of a finished task."""
+    b, n = s_hat.shape[:2]
+    missions = list(batch["mission"])
+    rewards, done = batch["rewards"].to(s_hat.device).float(), batch["terminated"].to(s_hat.device).float()
+    swap = model.cfg.reward.mission_swap
+    if model.training and swap > 0 and b > 1:
+        other = torch.randperm(b, generator=generator).tolist()
+        pick = (torch.rand(b, generator=generator) < swap).tolist()
+        moved = [p and missions[o] != m for p, o, m in zip(pick, other, missions, strict=True)]
+        missions = [missions[o] if mv else m for o, mv, m in zip(other, moved, missions, strict=True)]
+        keep = 1.0 - torch.tensor(moved, dtype=torch.float32, device=s_hat.device)[:, None]  # (B, 1)
+        rewards, done = rewards * keep, done * keep
+    mtext, mmask = model.text(missions)
     r, logit = model.reward_head(
         s_hat.flatten(0, 1), mtext.repeat_interleave(n, 0), mmask.repeat_interleave(n, 0)
     )
-    rew = F.mse_loss(r, batch["rewards"].to(r).flatten())
-    return rew + F.binary_cross_entropy_with_logits(logit, batch["terminated"].to(logit).flatten())
+    rew = F.mse_loss(r, rewards.to(r).flatten())
+    return rew + F.binary_cross_entropy_with_logits(logit, done.to(logit).flatten())
+
+
+def reward_stage_loss(model: PanWorldModel, batch: dict, generator: torch.Generator | None = None) -> dict:
+    """The reward head alone on the backbone's teacher-forced ŝ (the ``reward`` training stage): the decoder is not
+    run, so a step costs h, f and the head only."""
+    first, frames, actions = (
+        batch["first_frame"].to(model.device),
+        batch["frames"].to(model.device),
+        batch["actions"],
+    )
+    if "rewards" not in batch or "mission" not in batch:
+        raise ValueError("the reward stage needs `rewards`, `terminated` and `mission` in the data")
+    b, n = frames.shape[:2]
+    text, _ = (x.unflatten(0, (b, n)) for x in model.text([a for row in actions for a in row]))
+    with torch.no_grad():
+        s_hat, _ = predict_states(model, first, frames, text, generator)
+    out = {"reward": reward_loss(model, s_hat, batch, generator)}
+    return _finite(out, out["reward"])
 
 
 def predict_states(model: PanWorldModel, first, frames, text, generator, targets: bool = False):
@@ -204,7 +239,7 @@ def glp_loss(
     if "gate" in out:
         loss = loss + dc.copy_gate_drawn_loss * out["drawn"] + dc.copy_gate_loss * out["gate"]
     if "rewards" in batch and "mission" in batch:
-        out["reward"] = reward_loss(model, s_hat, batch)
+        out["reward"] = reward_loss(model, s_hat, batch, generator)
         loss = loss + model.cfg.reward.loss_weight * out["reward"]
     return _finite(out, loss)
 

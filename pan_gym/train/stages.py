@@ -5,7 +5,7 @@
 | `vae`     | `model.latent` (the per-frame AutoencoderKL; kind "kl") | L1 + MSE reconstruction + small KL          |
 | `decoder` | `model.decoder` (+ `model.text` if it is trainable)     | flow matching, state tokens zeroed (PAN 1) |
 | `joint`   | everything the config does not freeze, except `latent`  | flow matching + reward head (PAN stage 2)  |
-| `reward`  | `model.reward_head`                                      | reward MSE + termination BCE               |
+| `reward`  | `model.reward_head` (the decoder is not run)             | reward MSE + termination BCE               |
 | `dynamics`| `encoder`, `backbone`, `latent_head` (+ `text`)          | latent matching + variance (no decoder)    |
 | `render`  | `model.decoder`, `model.reward_head`                     | flow matching + reward on frozen h, f's ŝ  |
 
@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pan_gym.model.glp_loss import glp_loss
+from pan_gym.model.glp_loss import glp_loss, reward_stage_loss
 from pan_gym.train.args import STAGES
 from pan_gym.train.losses import vae_loss
 
@@ -88,9 +88,8 @@ class StageLoss(nn.Module):
             return {"loss": out["flow"], "flow": out["flow"].detach()}
         # dynamics: h, f by latent matching alone, the decoder not run; render: the full loss, of which only the
         # decoder's and reward head's terms reach trainable parameters (h, f are frozen)
-        out = glp_loss(m, batch, generator, render=self.stage != "dynamics")
         if self.stage == "reward":
-            if "reward" not in out:
-                raise ValueError("the reward stage needs `rewards`, `terminated` and `mission` in the data")
-            return {"loss": out["reward"], "reward": out["reward"].detach()}
+            out = reward_stage_loss(m, batch, generator)
+            return {"loss": out["loss"], "reward": out["reward"].detach()}
+        out = glp_loss(m, batch, generator, render=self.stage != "dynamics")
         return {k: (v if k == "loss" else v.detach()) for k, v in out.items()}

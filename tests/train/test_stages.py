@@ -37,6 +37,26 @@ def test_each_stage_updates_only_its_parts(tmp_path):
     )
 
 
+def test_the_reward_stage_runs_no_decoder():
+    from tests.model.conftest import random_batch
+
+    torch.manual_seed(0)
+    model = PanWorldModel.from_preset("tiny")
+    select_trainable(model, "reward")
+    model.decoder.register_forward_pre_hook(lambda *_: pytest.fail("the reward stage ran the decoder"))
+    batch = random_batch() | {
+        "rewards": torch.tensor([[0.0, 1.0], [0.0, 0.0]]),
+        "terminated": torch.tensor([[False, True], [False, False]]),
+        "mission": ["go to the red ball", "pick up the key"],
+    }
+    out = StageLoss(model, "reward")(batch, torch.Generator().manual_seed(0))
+    out["loss"].backward()
+    assert set(out) == {"loss", "reward"} and torch.isfinite(out["loss"])
+    assert all(p.grad is None for n, p in model.named_parameters() if not n.startswith("reward_head."))
+    with pytest.raises(ValueError, match="rewards"):
+        StageLoss(model, "reward")(random_batch())
+
+
 def test_vae_stage_trains_kl_autoencoder_and_skips_pixel(tmp_path, capsys):
     _run(tmp_path, "vae")  # tiny is pixel space
     assert "nothing to train" in capsys.readouterr().out
