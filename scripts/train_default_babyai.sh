@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Reproduce the shipped BabyAI model (pan_gym/assets/models/babyai-small): collect, train in eight stages, evaluate, ship.
+# Reproduce the shipped BabyAI model (pan_gym/assets/models/babyai-small): collect, train in nine stages, evaluate, ship.
 # About 7 hours on 2 CPU cores (collect ~1 min, stage 1 ~50 min, stage 2 ~20 min, stage 3 ~65 min, stage 4 ~35 min to
 # the step stage 5 starts from (~75 min to its end), stage 5 ~85 min, stage 6 ~55 min, stage 7 ~45 min, stage 8 ~37 min,
-# eval ~3 min).
+# stage 9 ~17 min, eval ~3 min).
 # Every step resumes where it stopped (re-run the script after an interruption).
 # Two differences from the shipped weights: their stages 1-5 learned, for a multi-cell action ("go to the X"), the
 # frame after its first primitive step (a resampling bug fixed in commit 2d5e6b1; this script's stages all learn the
@@ -67,15 +67,25 @@ $PAN train --preset small --world babyai --data "$W/data,$W/data-events,$W/data-
 $PAN export "$W/stage7/checkpoints/step_002400" "$W/stage7-2400"
 
 # 9. Stage 8: from stage 7's EMA weights, the same data with each action's wording drawn afresh every epoch from the
-#    train phrasings (--rephrase), lr 1e-4 on a 2,000-step cosine to 0.2x, seed 11. Shipped: the EMA weights of its
-#    step-1,500 checkpoint (picked among steps 1,000 / 1,500 / 2,000 on the validation block: eval --seed-offset 100000).
+#    train phrasings (--rephrase), lr 1e-4 on a 2,000-step cosine to 0.2x, seed 11. Stage 9 starts from the EMA weights
+#    of its step-1,500 checkpoint (picked among steps 1,000 / 1,500 / 2,000 on the validation block: eval --seed-offset 100000).
 $PAN train --preset small --world babyai --data "$W/data,$W/data-events,$W/data-macro,$W/data-macro" --stage joint \
   --init "$W/stage7-2400" --rephrase --steps 2000 --batch-size 16 --window 2 --lr 1e-4 --warmup-steps 50 \
   --min-lr-ratio 0.2 --bf16 --ema-decay 0.999 --save-every 100 --keep-checkpoints 30 --seed 11 --threads 2 --resume \
   --no-progress --out "$W/stage8"
-$PAN export "$W/stage8/checkpoints/step_001500" "$W/shipped"
+$PAN export "$W/stage8/checkpoints/step_001500" "$W/stage8-1500"
 
-# 10. Evaluate on start states never used in training (seeds from 1,000,000) and ship.
+# 10. Stage 9: the reward head alone (the decoder is not run) on the backbone's ŝ, from stage 8's step-1,500 EMA
+#     weights, with 3,000 episodes of the scripted expert (every episode ends in a success: 21 % of its steps) counted
+#     twice beside the base mix, a quarter of the windows scored against another window's mission (reward.mission_swap),
+#     lr 1e-3 on a 1,500-step cosine to 0.1x. Shipped: its final EMA weights.
+$PAN collect --world babyai --episodes 3000 --out "$W/data-expert" --policy expert --seed 10000
+$PAN train --world babyai --data "$W/data,$W/data-expert,$W/data-expert" --rephrase --stage reward \
+  --init "$W/stage8-1500" --steps 1500 --batch-size 64 --window 1 --lr 1e-3 --warmup-steps 50 --min-lr-ratio 0.1 \
+  --no-bf16 --ema-decay 0.995 --save-every 100 --seed 3 --threads 1 --resume --no-progress --out "$W/stage9"
+rm -rf "$W/shipped" && cp -r "$W/stage9/final" "$W/shipped"
+
+# 11. Evaluate on start states never used in training (seeds from 1,000,000) and ship.
 $PAN eval --world babyai --model "$W/shipped" --n-states 64 --rollouts 64 --horizons 20 --no-progress \
   --out "$W/eval/report.json"
 echo "ship: cp $W/shipped/{config.json,model.safetensors} pan_gym/assets/models/babyai-small/"
