@@ -4,10 +4,11 @@ Seeds (all from ``starts.EVAL_SEED_BASE`` = 1,000,000 up, checked disjoint from 
 fidelity and step-wise start states use ``base + [0, n_states)``, long-horizon rollouts (both walks of
 ``eval.horizon``: ``horizon`` holds the listing walk, the headline, ``horizon_primitive`` the primitive walk)
 ``base + 10,000 + [0, n_rollouts)``, planning episodes ``base + 20,000 + [0, planning_episodes)``, success
-detection (``eval.success``) ``base + 30,000 + [0, success_episodes)``; ``seed_offset`` shifts all four (a validation block for choosing checkpoints, so the default block stays a test set). Every
-simulator is scored on the same start states, actions and true outcomes. PAN's published numbers sit beside ours
-under ``reference``; they were judged by VLMs and people on open-domain video, ours by the true simulator, so they
-are context, not targets.
+detection (``eval.success``) ``base + 30,000 + [0, success_episodes)``; ``seed_offset`` shifts all four (a
+validation block for choosing checkpoints, so the default block stays a test set). Every simulator is scored on
+the same start states, actions and true outcomes. PAN's published numbers sit beside ours under ``reference``;
+they were judged by VLMs and people on open-domain video, ours by the true simulator, so they are context, not
+targets.
 
 Example:
     >>> cfg = EvalConfig(n_states=4, n_rollouts=2, horizons=(5,), planning_episodes=2, progress=False)
