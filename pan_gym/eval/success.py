@@ -47,10 +47,13 @@ class SuccessCase:
 
 
 def success_cases(
-    world: World, seeds: Sequence[int], policy: str = "mixed", max_steps: int = 40
+    world: World, seeds: Sequence[int], policy: str | None = None, max_steps: int = 40
 ) -> list[SuccessCase]:
-    """Every step of one episode per seed, played by a data policy (``pan_gym.data.policies``)."""
+    """Every step of one episode per seed, played by a data policy (``pan_gym.data.policies``; default ``mixed``
+    where the world has a scripted expert, else ``random``)."""
     assert_disjoint(seeds)
+    if policy is None:
+        policy = "mixed" if getattr(world, "expert_action", None) is not None else "random"
     pol, cases = make_policy(policy), []
     for seed in seeds:
         rng = np.random.default_rng([seed, 0x5CCE55])
