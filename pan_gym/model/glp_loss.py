@@ -142,13 +142,13 @@ def reward_loss(
 def reward_stage_loss(model: PanWorldModel, batch: dict, generator: torch.Generator | None = None) -> dict:
     """The reward head alone on the backbone's teacher-forced ŝ (the ``reward`` training stage): the decoder is not
     run, so a step costs h, f and the head only."""
+    if "rewards" not in batch or "mission" not in batch:
+        raise ValueError("the reward stage needs `rewards`, `terminated` and `mission` in the data")
     first, frames, actions = (
         batch["first_frame"].to(model.device),
         batch["frames"].to(model.device),
         batch["actions"],
     )
-    if "rewards" not in batch or "mission" not in batch:
-        raise ValueError("the reward stage needs `rewards`, `terminated` and `mission` in the data")
     b, n = frames.shape[:2]
     text, _ = (x.unflatten(0, (b, n)) for x in model.text([a for row in actions for a in row]))
     with torch.no_grad():
