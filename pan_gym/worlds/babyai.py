@@ -112,6 +112,10 @@ class BabyAIWorld:
     ) -> None:
         if not levels:
             raise ValueError("levels must name at least one BabyAI level")
+        unknown = [lv for lv in levels if lv not in gym.registry]
+        if unknown:
+            known = sorted(k for k in gym.registry if k.startswith("BabyAI-"))
+            raise ValueError(f"unknown BabyAI levels {unknown}; known, e.g.: {', '.join(known[:6])}, ...")
         self.levels = tuple(levels)
         self.frames_per_action = frames_per_action
         self.max_primitive_steps = max_primitive_steps

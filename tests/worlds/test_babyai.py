@@ -63,6 +63,13 @@ def test_bad_action_text_gives_a_clear_error(world):
         world.step(7)
 
 
+def test_unknown_or_no_levels_are_refused_at_construction():
+    with pytest.raises(ValueError, match=r"unknown BabyAI levels \['BabyAI-Nowhere-v0'\]"):
+        BabyAIWorld(levels=("BabyAI-GoToLocal-v0", "BabyAI-Nowhere-v0"))
+    with pytest.raises(ValueError, match="at least one"):
+        BabyAIWorld(levels=())
+
+
 def test_reset_keeps_sampling_rejected_out_of_stdout(capsys):
     w = BabyAIWorld(levels=("BabyAI-GoToLocal-v0",))
     w.reset(seed=8)  # this seed makes BabyAI's level sampler print "Sampling rejected"
