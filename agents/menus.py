@@ -8,6 +8,9 @@ agent all choose from the same menu.
 the frame shows the agent facing X (the world then runs it as the single MiniGrid pickup; farther away it would walk
 to X first, a multi-cell action). Enough for GoTo and PickUp missions; nothing in it moves more than one cell.
 
+``motions(obs)``: Meta-World's gripper motions only (six moves, open, close): no task instruction, whose scripted
+expert would solve the task by itself.
+
 ``FIXED_MENUS``: BabyAI menus of a fixed size, for ``Discrete(N)`` policies (PPO in imagination).
 
 Example:
@@ -25,6 +28,7 @@ from typing import Any
 
 from agents.scorers import FrameReader
 from pan_gym.worlds.babyai_phrases import COLORS, OBJECTS
+from pan_gym.worlds.metaworld_tasks import GRIPPER_MOTIONS
 
 PICKABLE = OBJECTS
 Menu = Callable[[dict[str, Any]], list[str]]
@@ -58,7 +62,12 @@ def primitives(obs: dict[str, Any]) -> list[str]:
     return menu
 
 
-MENUS: dict[str, Menu | None] = {"valid": None, "primitives": primitives}
+def motions(obs: dict[str, Any]) -> list[str]:
+    """Meta-World's gripper motions: "move the gripper left" (right, forward, back, up, down), open, close."""
+    return list(GRIPPER_MOTIONS)
+
+
+MENUS: dict[str, Menu | None] = {"valid": None, "primitives": primitives, "motions": motions}
 
 
 class WithMenu:

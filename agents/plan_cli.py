@@ -3,11 +3,18 @@
 Planners: ``random`` (uniform valid action), ``cem`` / ``pss`` (CEM or propose–simulate–select with the world
 model), ``oracle-cem`` / ``oracle-pss`` (the same planners with the true simulator as their model). Episodes run on
 evaluation seeds (disjoint from training, checked) through ``pan_gym.eval.planning_eval.evaluate_planner``; for
-BabyAI the default levels are the GoTo and PickUp ones.
+BabyAI the default levels are the GoTo and PickUp ones, for Meta-World the tasks reach, push, button press and drawer
+open.
+
+Goal-image planning (``--scorer goal-image``, V-JEPA 2-AC's protocol): each episode's goal is a frame of the task done,
+found by ``pan_gym.eval.goals.search_goal`` in the true world over the planner's menu (seeds where none is found are
+skipped, the same for every planner); planners score imagined frames by their distance to it in the model's encoding
+(``agents.goal_image.GoalImage``), never the world's reward.
 
 Example:
     pan-gym plan --world babyai --planner oracle-cem --seeds 1000000:1000010 --json
     pan-gym plan --planner cem --model tiny --seeds 1000000:1000002 --samples 16
+    pan-gym plan --world metaworld --menu motions --scorer goal-image --levels reach-v3 --max-steps 10 --json
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ from pan_gym.worlds import ACTIONS_HELP, configure_world
 
 PLANNERS = ("random", "cem", "pss", "oracle-cem", "oracle-pss")
 GOTO_PICKUP = "BabyAI-GoToLocal-v0,BabyAI-PickupLoc-v0"
-SCORERS = ("reward", "mission-distance")
+GOAL_TASKS = "reach-v3,push-v3,button-press-topdown-v3,drawer-open-v3"
+DEFAULT_LEVELS = {"babyai": GOTO_PICKUP, "metaworld": GOAL_TASKS}
+SCORERS = ("reward", "mission-distance", "goal-image")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -40,19 +49,35 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def make_world_for(world: str, levels: str):
+def make_world_for(world: str, levels: str = ""):
+    """The world, with ``levels`` (comma-separated BabyAI levels or Meta-World tasks; "" = the planning default)."""
     from pan_gym.worlds import make_world
 
-    if world == "babyai" and levels:
-        return make_world(world, levels=tuple(x.strip() for x in levels.split(",") if x.strip()))
+    names = tuple(x.strip() for x in (levels or DEFAULT_LEVELS.get(world, "")).split(",") if x.strip())
+    if world in ("babyai", "metaworld") and names:
+        return make_world(world, **{"levels" if world == "babyai" else "tasks": names})
     return make_world(world)
+
+
+def goal_finder(menu: str):
+    """``world -> Goal | None`` for ``evaluate_planner``: a frame of the task done, reached over ``menu`` (the
+    world's agent actions at the start for ``valid``)."""
+    from agents.menus import MENUS
+    from pan_gym.eval.goals import search_goal
+
+    def find(world):
+        obs = {"frame": None, "actions": world.actions("agent")}
+        chosen = MENUS[menu]
+        return search_goal(world, obs["actions"] if chosen is None else chosen(obs))
+
+    return find
 
 
 def build_planner_factory(
     planner: str,
     world: str = "babyai",
     model: str | None = None,
-    levels: str = GOTO_PICKUP,
+    levels: str = "",
     horizon: int = 3,
     samples: int = 64,
     iterations: int = 3,
@@ -69,17 +94,20 @@ def build_planner_factory(
 ):
     """``seed -> planner`` for ``evaluate_planner``; the simulator is built once and shared by the episodes.
 
-    ``scorer="mission-distance"`` scores imagined frames with ``agents.scorers.MissionDistance`` (the model then
-    decodes frames whatever ``latent_only`` says); ``menu`` names an ``agents.menus.MENUS`` entry ("valid": the
+    ``scorer="mission-distance"`` scores imagined frames with ``agents.scorers.MissionDistance``, ``"goal-image"``
+    with ``agents.goal_image.GoalImage`` (the model then decodes frames whatever ``latent_only`` says; the episodes
+    need goals: ``goal_finder``); ``menu`` names an ``agents.menus.MENUS`` entry ("valid": the
     world's listing; "primitives": turns, forward, pickup of what is in front). ``depth``/``beam``: PSS's lookahead
     (``ProposeSimulateSelect``)."""
     from agents.cem import CEMPlanner
+    from agents.goal_image import GoalImage
     from agents.menus import MENUS, WithMenu
     from agents.mpc import MPC
     from agents.propose_simulate_select import MissionProposer, ProposeSimulateSelect, RandomProposer
     from agents.random_agent import RandomAgent
     from agents.scorers import MissionDistance
     from agents.simulators import ModelSimulator, OracleSimulator
+    from pan_gym.env.models import resolve_model
 
     if planner not in PLANNERS:
         raise ValueError(f"unknown planner {planner!r}; choose from {PLANNERS}")
@@ -94,12 +122,15 @@ def build_planner_factory(
 
     if planner == "random":
         return with_menu(lambda seed: RandomAgent(seed=seed))
-    score_fn = MissionDistance() if scorer == "mission-distance" else None
+    score_fn: Any = MissionDistance() if scorer == "mission-distance" else None
+    reads_frames = scorer != "reward"
     if planner.startswith("oracle-"):
         # its own world instance: the real one the agent acts in stays untouched
         sim: Any = OracleSimulator(make_world_for(world, levels))
     else:
-        sim = ModelSimulator(model, world, latent_only=latent_only and score_fn is None, precision=precision)
+        sim = ModelSimulator(model, world, latent_only=latent_only and not reads_frames, precision=precision)
+    if scorer == "goal-image":  # the oracle measures with the same encoder as the model
+        score_fn = GoalImage(sim.model if isinstance(sim, ModelSimulator) else resolve_model(model, world))
     if planner.endswith("cem"):
         return with_menu(
             lambda seed: MPC(
@@ -135,8 +166,12 @@ def register(app: Any) -> None:
         ] = "default",
         max_steps: Annotated[int, typer.Option(help="Real-world actions per episode at most (PAN: 5).")] = 5,
         levels: Annotated[
-            str, typer.Option(help="BabyAI levels, comma-separated (default: the GoTo and PickUp levels).")
-        ] = GOTO_PICKUP,
+            str,
+            typer.Option(
+                help="BabyAI levels or Meta-World tasks, comma-separated (default: BabyAI's GoTo and PickUp "
+                "levels; Meta-World's reach, push, button press and drawer open)."
+            ),
+        ] = "",
         horizon: Annotated[int, typer.Option(help="CEM: actions per candidate sequence.")] = 3,
         samples: Annotated[int, typer.Option(help="CEM: candidate sequences per iteration.")] = 64,
         iterations: Annotated[int, typer.Option(help="CEM: iterations per decision.")] = 3,
@@ -162,15 +197,16 @@ def register(app: Any) -> None:
         menu: Annotated[
             str,
             typer.Option(
-                help="valid (the actions the world lists at each step) | primitives (turns, forward, the "
-                "pickup of what the agent faces)."
+                help="valid (the actions the world lists at each step) | primitives (BabyAI: turns, forward, "
+                "the pickup of what the agent faces) | motions (Meta-World: the gripper's moves, open, close)."
             ),
         ] = "valid",
         scorer: Annotated[
             str,
             typer.Option(
-                help="reward (the model's reward head / the world's reward) | mission-distance (reads the "
-                "imagined frames: actions left to face the mission's object; the model decodes)."
+                help="reward (the model's reward head / the world's reward) | mission-distance (BabyAI: reads "
+                "the imagined frames, actions left to face the mission's object) | goal-image (distance of the "
+                "imagined frames to a goal image of the task done, in the model's encoding). The last two decode."
             ),
         ] = "reward",
         threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
@@ -211,7 +247,10 @@ def register(app: Any) -> None:
                 beam,
             )
             real_world = make_world_for(world, levels)
-            result = evaluate_planner(factory, real_world, seed_list, max_steps=max_steps, progress=progress)
+            goals = goal_finder(menu) if scorer == "goal-image" else None
+            result = evaluate_planner(
+                factory, real_world, seed_list, max_steps=max_steps, progress=progress, goal_fn=goals
+            )
         result = {
             "world": world,
             "planner": planner,
@@ -225,8 +264,13 @@ def register(app: Any) -> None:
         if as_json:
             typer.echo(json.dumps(result))
         else:
+            skipped = f", {len(result['skipped'])} seeds without a goal skipped" if result["skipped"] else ""
+            if not result["n"]:
+                typer.echo(f"{planner} on {world}: no episode ran{skipped}")
+                return
+            lo, hi = result["success_interval"]
             typer.echo(
-                f"{planner} on {world} ({result['n']} episodes, ≤{max_steps} steps): "
-                f"success {result['success_rate']:.1%}, mean steps {result['mean_steps']:.2f}, "
+                f"{planner} on {world} ({result['n']} episodes, ≤{max_steps} steps{skipped}): "
+                f"success {result['success_rate']:.1%} [{lo:.1%}, {hi:.1%}], mean steps {result['mean_steps']:.2f}, "
                 f"{result['seconds_per_decision']:.3f} s/decision"
             )

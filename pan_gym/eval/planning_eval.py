@@ -8,6 +8,10 @@ itself; a model planner must not read it). Success: the world reports the episod
 (``info["success"]`` when the world provides it), or, for a world whose goal is to last (``success_by_survival``,
 e.g. CartPole), the episode reaching ``max_steps`` unterminated. PAN's own protocol allows at most 5 steps.
 
+Goal-image planning: with ``goal_fn(world) -> Goal | None`` (``pan_gym.eval.goals.search_goal``, say), each episode's
+observations also carry ``goal``, a uint8 frame of the task done; a seed whose goal cannot be found is skipped (and
+listed in ``skipped``), the same seeds for every planner.
+
 Example:
     >>> from pan_gym.worlds import make_world
     >>> r = evaluate_planner(RandomPlanner, make_world("babyai"), [1_000_000, 1_000_001], progress=False)
@@ -25,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pan_gym.eval.starts import assert_disjoint
+from pan_gym.eval.stats import wilson
 from pan_gym.worlds.base import World
 
 
@@ -46,10 +51,21 @@ class RandomPlanner:
         return actions[int(self.rng.integers(len(actions)))]
 
 
-def run_episode(planner: Planner, world: World, seed: int, max_steps: int) -> tuple[bool, int, float]:
-    """One episode: (success, steps taken, seconds spent in ``planner.act``)."""
+GoalFn = Callable[[World], Any]  # world (just reset) -> a goal with ``.frame`` (H, W, 3) uint8, or None
+
+
+def run_episode(
+    planner: Planner, world: World, seed: int, max_steps: int, goal_fn: GoalFn | None = None
+) -> tuple[bool, int, float] | None:
+    """One episode: (success, steps taken, seconds spent in ``planner.act``); None when ``goal_fn`` finds no goal."""
     frame, info = world.reset(seed=seed)
     mission, thinking = info["mission"], 0.0
+    goal = None
+    if goal_fn is not None:
+        found = goal_fn(world)
+        if found is None:
+            return None
+        goal = found.frame
     for step in range(1, max_steps + 1):
         obs = {
             "frame": frame,
@@ -57,6 +73,8 @@ def run_episode(planner: Planner, world: World, seed: int, max_steps: int) -> tu
             "actions": world.actions("agent"),
             "world_state": world.get_state(),
         }
+        if goal is not None:
+            obs["goal"] = goal
         tic = time.perf_counter()
         action = planner.act(obs)
         thinking += time.perf_counter() - tic
@@ -75,20 +93,28 @@ def evaluate_planner(
     seeds: list[int],
     max_steps: int = 10,
     progress: bool = True,
+    goal_fn: GoalFn | None = None,
 ) -> dict[str, Any]:
-    """Success rate, mean steps and seconds per decision of ``planner_factory(seed)`` over ``seeds``."""
+    """Success rate, mean steps and seconds per decision of ``planner_factory(seed)`` over ``seeds`` (those with a
+    goal when ``goal_fn`` is given), with the success rate's 95 % Wilson interval."""
     assert_disjoint(seeds)
-    wins, steps, seconds = [], [], 0.0
+    wins, steps, seconds, skipped = [], [], 0.0, []
     for seed in tqdm(seeds, desc="planning", disable=not progress, leave=False):
-        ok, n, t = run_episode(planner_factory(seed), world, seed, max_steps)
+        episode = run_episode(planner_factory(seed), world, seed, max_steps, goal_fn)
+        if episode is None:
+            skipped.append(seed)
+            continue
+        ok, n, t = episode
         wins.append(ok)
         steps.append(n)
         seconds += t
     return {
-        "n": len(seeds),
+        "n": len(wins),
         "seeds": list(seeds),
         "max_steps": max_steps,
         "success_rate": float(np.mean(wins)) if wins else None,
         "mean_steps": float(np.mean(steps)) if steps else None,
+        "success_interval": list(wilson(int(sum(wins)), len(wins))) if wins else None,
         "seconds_per_decision": seconds / max(sum(steps), 1),
+        "skipped": skipped,
     }

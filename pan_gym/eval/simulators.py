@@ -57,6 +57,9 @@ class Rollouts:
     frames: np.ndarray | None  # (N, H, H_img, W_img, 3) uint8, last frame of each step; None when latent-only
     states: np.ndarray | None  # (N, H, Q, D) float32 predicted latent ŝ; None for the oracle
     start: np.ndarray | None = None  # (H_img, W_img, 3) uint8, the frame every row starts from (when known)
+    goal: np.ndarray | None = (
+        None  # (H_img, W_img, 3) uint8, the goal image of goal-image planning (obs["goal"])
+    )
 
 
 def returns(rollouts: Rollouts, gamma: float = 0.99) -> np.ndarray:
@@ -122,6 +125,7 @@ class Simulator:
             frames=None if steps[0].frames is None else np.stack([s.frames[:, -1] for s in steps], 1),
             states=None if steps[0].states is None else np.stack([s.states for s in steps], 1),
             start=frame,
+            goal=obs.get("goal"),
         )
 
     def close(self) -> None:
