@@ -16,7 +16,20 @@ def test_demo_writes_videos_and_figures(tmp_path, planner):
     out = tmp_path / "demo.mp4"
     res = runner.invoke(
         app,
-        ["demo", "--model", "tiny", "--out", str(out), "--steps", "3", "--planner", planner, "--no-progress"],
+        [
+            "demo",
+            "--model",
+            "tiny",
+            "--out",
+            str(out),
+            "--steps",
+            "3",
+            "--planner",
+            planner,
+            "--no-progress",
+            "--levels",
+            "BabyAI-PutNextLocal-v0",
+        ],  # fmt: skip
     )
     assert res.exit_code == 0, res.output
     assert "random weights" in res.output and "noise" in res.output  # says the imagined half is noise
@@ -28,6 +41,13 @@ def test_demo_writes_videos_and_figures(tmp_path, planner):
     # the start + 3 actions x 2 frames (tiny: T=2; the GIF writer merges identical neighbours, e.g. the held
     # start), each imagined | true at 4x under a caption bar
     assert len(frames) >= 1 + 3 * 2 and frames[0].shape[:2] == (18 + 256, 2 * 256 + 4)
+
+
+def test_demo_plays_go_to_missions_by_default(tmp_path):
+    res = runner.invoke(app, ["demo", "--model", "tiny", "--out", str(tmp_path / "d.mp4"), "--steps", "1",
+                              "--planner", "expert", "--no-progress"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "mission: 'go to the green ball' (seed 2)" in res.output  # BabyAI-GoToObj-v0
 
 
 def test_demo_gif_path(tmp_path):
@@ -85,6 +105,8 @@ def test_demo_uses_shipped_model_when_present(monkeypatch, tmp_path, tiny_model)
         (["--model", "tiny", "--planner", "magic"], "--planner must be one of"),
         (["--model", "tiny", "--steps", "0"], "greater than or equal to 1"),
         (["--model", "tiny", "--world", "atlantis"], "unknown world"),
+        (["--model", "tiny", "--levels", "BabyAI-Nowhere-v0"], "unknown BabyAI levels"),
+        (["--model", "tiny", "--world", "gym:CartPole-v1", "--levels", "x"], "--levels applies to babyai"),
     ],
 )
 def test_demo_bad_flags(args, message, tmp_path):
