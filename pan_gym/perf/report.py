@@ -161,6 +161,20 @@ def render(name: str, r, cfg: BenchConfig, out: dict) -> list[str]:
             "|---|---|---|",
         ]
         L += [f"| {p} | {r[p]['first_s']:.2f} | **{r[p]['decision_s']:.2f}** |" for p in precs]
+        g = r["goal"]
+        L += [
+            "",
+            f"goal-image CEM: {g['samples']} candidates × horizon {g['horizon']} × {g['iterations']} iterations, "
+            "decoded frames scored against a goal frame in the encoder's tokens",
+            "",
+            "| precision | first decision s (warm-up) | s per decision | ÷ fp32 |",
+            "|---|---|---|---|",
+        ]
+        ref = g[precs[0]]["decision_s"] if precs else 1.0
+        L += [
+            f"| {p} | {g[p]['first_s']:.2f} | **{g[p]['decision_s']:.2f}** | {g[p]['decision_s'] / ref:.2f}× |"
+            for p in precs
+        ]
     elif name == "bf16_weights":
         for kind, key in (("latent-only", "rows"), ("decoded", "decoded_rows")):
             L += [
@@ -271,9 +285,17 @@ def goals(out: dict) -> list[str]:
     if "cem" in out:
         c = out["cem"]
         for p, x in c.items():
-            if isinstance(x, dict):
+            if isinstance(x, dict) and p != "goal":
                 add(
                     f"CEM ({c['samples']} × horizon {c['horizon']}) ≤ 5 s per decision, {p}",
+                    f"{x['decision_s']:.2f} s",
+                    x["decision_s"] <= 5,
+                )
+        g = c["goal"]
+        for p, x in g.items():
+            if isinstance(x, dict):
+                add(
+                    f"goal-image CEM ({g['samples']} × horizon {g['horizon']}, decoded) ≤ 5 s per decision, {p}",
                     f"{x['decision_s']:.2f} s",
                     x["decision_s"] <= 5,
                 )

@@ -15,7 +15,8 @@ Sections (each prints a markdown table; ``run_suite`` also returns every figure 
 - ``env``: vector env of N vs N single envs in turn, latent-only vs decoded (``pan_gym.perf.envs``).
 - ``memory``: resident memory over a long rollout (every 100 steps) and the growth from step 100 to the end.
 - ``cem``: seconds per planned action of ``agents.cem.CEMPlanner`` (64 candidates, horizon 3) with
-  ``agents.simulators.ModelSimulator`` over this model, fp32 and bf16.
+  ``agents.simulators.ModelSimulator`` over this model, fp32 and bf16; and of goal-image CEM (32 candidates,
+  horizon 2, decoded frames scored against a goal frame in the encoder's tokens).
 - ``bf16_weights``: the model cast to bf16 vs fp32 and autocast (latent-only steps, CEM), and the change of ŝ.
 - ``threads``: 1 vs 2 torch threads at batch 1 and 16.
 - ``compile`` (opt-in: slow): ``torch.compile`` of the DiT and the LM, compile time and speed-up.
@@ -102,6 +103,10 @@ class BenchConfig:
     cem_horizon: int = 3
     cem_iterations: int = 3
     cem_decisions: int = 2
+    goal_samples: int = 32
+    """Goal-image CEM (decoded, ``pan-gym plan --scorer goal-image``): candidates, horizon, iterations."""
+    goal_horizon: int = 2
+    goal_iterations: int = 2
     thread_counts: tuple[int, ...] = (1, 2)
     repeats: int = 3
     threads: int = 1

@@ -28,6 +28,7 @@ def suite():
         rollout_steps=3,
         cem_samples=4,
         cem_horizon=2,
+        goal_samples=4,
         cem_iterations=1,
         cem_decisions=1,
         repeats=1,
@@ -56,6 +57,7 @@ def test_every_section_prints_a_table(suite):
         "goals",
     ):
         assert f"### {name}" in text, name
+    assert "goal-image CEM" in text
     assert "dit (per call = per Euler step)" in text and "| 4 |" in text  # sampler row for 4 steps
 
 
@@ -79,6 +81,7 @@ def test_figures_are_positive(suite):
     assert all(out["env"][p]["vector"] > 0 and out["env"][p]["latent"] > 0 for p in ("fp32", "bf16-weights"))
     assert out["memory"]["marks"][-1]["rss"] > 0 and out["memory"]["marks"][-1]["state_bytes"] > 0
     assert all(out["cem"][p]["decision_s"] > 0 for p in ("fp32", "bf16", "bf16-weights"))
+    assert all(out["cem"]["goal"][p]["decision_s"] > 0 for p in ("fp32", "bf16", "bf16-weights"))
     assert all(v > 0 for k, v in out["threads"][0].items() if k.startswith("threads_"))
     w = out["bf16_weights"]
     assert w["rows"][0]["bf16_weights"] > 0 and 0 < w["state_rel_diff"] < 0.2  # bf16 rounds, and only rounds
