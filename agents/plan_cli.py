@@ -61,14 +61,15 @@ def make_world_for(world: str, levels: str = ""):
 
 def goal_finder(menu: str):
     """``world -> Goal | None`` for ``evaluate_planner``: a frame of the task done, reached over ``menu`` (the
-    world's agent actions at the start for ``valid``)."""
+    world's agent actions at the start for ``valid``; a menu that reads the frame, ``primitives``, has none here)."""
     from agents.menus import MENUS
     from pan_gym.eval.goals import search_goal
 
+    chosen = MENUS[menu]
+
     def find(world):
-        obs = {"frame": None, "actions": world.actions("agent")}
-        chosen = MENUS[menu]
-        return search_goal(world, obs["actions"] if chosen is None else chosen(obs))
+        actions = world.actions("agent")
+        return search_goal(world, actions if chosen is None else chosen({"actions": actions}))
 
     return find
 
