@@ -51,12 +51,9 @@ def parse_seeds(text: str) -> list[int]:
 
 def make_world_for(world: str, levels: str = ""):
     """The world, with ``levels`` (comma-separated BabyAI levels or Meta-World tasks; "" = the planning default)."""
-    from pan_gym.worlds import make_world
+    from pan_gym.worlds import world_with_levels
 
-    names = tuple(x.strip() for x in (levels or DEFAULT_LEVELS.get(world, "")).split(",") if x.strip())
-    if world in ("babyai", "metaworld") and names:
-        return make_world(world, **{"levels" if world == "babyai" else "tasks": names})
-    return make_world(world)
+    return world_with_levels(world, levels or DEFAULT_LEVELS.get(world, ""))
 
 
 def goal_finder(menu: str):

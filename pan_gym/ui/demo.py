@@ -64,14 +64,9 @@ LEVELS = {"babyai": "BabyAI-GoToObj-v0"}  # the demo's missions per world (other
 
 def demo_world(world: str, levels: str | None = None) -> Any:
     """The world the demo plays: ``levels`` (comma-separated BabyAI levels or Meta-World tasks) or the demo's."""
-    from pan_gym.worlds import make_world
+    from pan_gym.worlds import world_with_levels
 
-    names = tuple(x.strip() for x in (levels or LEVELS.get(world, "")).split(",") if x.strip())
-    if names and world in ("babyai", "metaworld"):
-        return make_world(world, **{"levels" if world == "babyai" else "tasks": names})
-    if names:
-        raise ValueError(f"--levels applies to babyai and metaworld, not {world!r}")
-    return make_world(world)
+    return world_with_levels(world, levels or LEVELS.get(world, ""))
 
 
 def expert_planner(world: Any, seed: int):

@@ -52,6 +52,22 @@ def make_world(name: str, **kwargs) -> World:
     return getattr(importlib.import_module(module), cls)(**kwargs)
 
 
+def world_with_levels(name: str, levels: str = "") -> World:
+    """``make_world(name)`` playing ``levels``: comma-separated BabyAI levels or Meta-World tasks ("" = the world's
+    own); ``ValueError`` for levels on a world that has none.
+
+    Example:
+        >>> world_with_levels("metaworld", "reach-v3, push-v3").tasks
+        ('reach-v3', 'push-v3')
+    """
+    names = tuple(x.strip() for x in levels.split(",") if x.strip())
+    if not names:
+        return make_world(name)
+    if name not in ("babyai", "metaworld"):
+        raise ValueError(f"levels apply to babyai and metaworld, not {name!r}")
+    return make_world(name, **{"levels" if name == "babyai" else "tasks": names})
+
+
 __all__ = [
     "ACTIONS_HELP",
     "GYM_OPTIONS",
@@ -60,4 +76,5 @@ __all__ = [
     "configure_world",
     "make_world",
     "normalize_action",
+    "world_with_levels",
 ]

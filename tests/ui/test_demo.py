@@ -106,7 +106,7 @@ def test_demo_uses_shipped_model_when_present(monkeypatch, tmp_path, tiny_model)
         (["--model", "tiny", "--steps", "0"], "greater than or equal to 1"),
         (["--model", "tiny", "--world", "atlantis"], "unknown world"),
         (["--model", "tiny", "--levels", "BabyAI-Nowhere-v0"], "unknown BabyAI levels"),
-        (["--model", "tiny", "--world", "gym:CartPole-v1", "--levels", "x"], "--levels applies to babyai"),
+        (["--model", "tiny", "--world", "gym:CartPole-v1", "--levels", "x"], "levels apply to babyai"),
     ],
 )
 def test_demo_bad_flags(args, message, tmp_path):
