@@ -190,9 +190,8 @@ class RewardConfig:
 
     hidden_size: int = 128
     loss_weight: float = 0.1
-    mission_swap: float = (
-        0.25  # training: share of windows scored against another mission (target: no success)
-    )
+    # training: share of windows scored against another mission (target: no success)
+    mission_swap: float = 0.25
 
 
 @dataclass

@@ -144,17 +144,21 @@ def reward_stage_loss(model: PanWorldModel, batch: dict, generator: torch.Genera
     run, so a step costs h, f and the head only."""
     if "rewards" not in batch or "mission" not in batch:
         raise ValueError("the reward stage needs `rewards`, `terminated` and `mission` in the data")
-    first, frames, actions = (
-        batch["first_frame"].to(model.device),
-        batch["frames"].to(model.device),
-        batch["actions"],
-    )
-    b, n = frames.shape[:2]
-    text, _ = (x.unflatten(0, (b, n)) for x in model.text([a for row in actions for a in row]))
+    first, frames, _, text, _ = _inputs(model, batch)
     with torch.no_grad():
         s_hat, _ = predict_states(model, first, frames, text, generator)
     out = {"reward": reward_loss(model, s_hat, batch, generator)}
     return _finite(out, out["reward"])
+
+
+def _inputs(model: PanWorldModel, batch: dict):
+    """A batch on the model's device: first frame (B, H, W, 3), chunks (B, N, T, H, W, 3), the N·B action texts
+    flattened row by row, and their text tokens (B, N, L, E) with mask (B, N, L)."""
+    first, frames = batch["first_frame"].to(model.device), batch["frames"].to(model.device)
+    b, n = frames.shape[:2]
+    flat = [a for row in batch["actions"] for a in row]
+    text, mask = (x.unflatten(0, (b, n)) for x in model.text(flat))
+    return first, frames, flat, text, mask
 
 
 def predict_states(model: PanWorldModel, first, frames, text, generator, targets: bool = False):
@@ -208,19 +212,13 @@ def glp_loss(
     """See ``PanWorldModel.loss``. ``render=False`` (latent supervision only) stops after the latent-matching terms:
     the decoder and reward head are not run (the ``dynamics`` training stage). ``zero_state``: h and f are not run,
     ŝ = 0 (the ``decoder`` stage). Every term's weight is applied here."""
-    first, frames, actions = (
-        batch["first_frame"].to(model.device),
-        batch["frames"].to(model.device),
-        batch["actions"],
-    )
+    first, frames, flat, text, mask = _inputs(model, batch)
     b, n, t = frames.shape[:3]
     if t != model.cfg.frames_per_chunk:
         raise ValueError(f"batch chunks have {t} frames, the model renders {model.cfg.frames_per_chunk}")
     latent_mode = model.cfg.backbone.supervision == "latent" and not zero_state
     if not render and not latent_mode:
         raise ValueError("render=False needs backbone.supervision=latent (nothing else would train h and f)")
-    flat = [a for row in actions for a in row]
-    text, mask = (x.unflatten(0, (b, n)) for x in model.text(flat))  # (B, N, L, E), (B, N, L)
     out: dict[str, torch.Tensor] = {}
     loss = torch.zeros((), device=model.device)
     if zero_state:

@@ -38,6 +38,7 @@ def sec_cem(cfg: BenchConfig, model, out: dict) -> dict:
             sim, cfg.cem_horizon, cfg.cem_samples, cfg.cem_iterations, elites=min(8, cfg.cem_samples)
         )
         result[prec] = _decisions(planner, obs, cfg.cem_decisions)
+        sim.close()
         sim = ModelSimulator(model, "babyai", latent_only=False, seed=cfg.seed, precision=prec)
         planner = CEMPlanner(
             sim,
@@ -48,6 +49,7 @@ def sec_cem(cfg: BenchConfig, model, out: dict) -> dict:
             score_fn=GoalImage(sim.model),
         )
         result["goal"][prec] = _decisions(planner, obs, cfg.cem_decisions)
+        sim.close()
     return result
 
 

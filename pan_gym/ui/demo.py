@@ -1,10 +1,12 @@
 """``pan-gym demo``: imagine a mission's rollout with the model and put it beside the true one.
 
 A planner acts in the true world toward the mission; the world model imagines the same language actions open loop
-from the start frame alone (it never sees a true frame after the start). On BabyAI the demo's missions are GoToObj's
-("go to the red ball": one object in an empty room), which the default planner, simulating with the shipped model,
-solves on every one of 40 held-out seeds; ``--levels`` picks others (PickUp, PutNext: harder, and it fails more). The result is an mp4 and a GIF of
+from the start frame alone (it never sees a true frame after the start). The result is an mp4 and a GIF of
 imagined | true frames side by side and, per action, how close the imagined final frame is to the true one.
+
+On BabyAI the demo's missions are GoToObj's ("go to the red ball": one object in an empty room), which the default
+planner, simulating with the shipped model, solves on every one of 40 held-out seeds; ``--levels`` picks others
+(PickUp, PutNext: harder, and it fails more).
 
 Planners (``--planner``):
 - ``pss`` (default): PAN's propose–simulate–select from ``agents/`` — 3 candidate actions proposed from the
