@@ -14,6 +14,9 @@ with PAN's additions:
   g·source + (1 − g)·drawn, where source is the window's clean conditioning frame, so what the action leaves
   alone is copied exactly and only what it changes is drawn.
 
+The DiT runs its blocks through ``model/dit.py``, which passes these masks, states and prefixes to every block as
+arguments.
+
 Example:
     >>> import torch
     >>> from pan_gym.config import preset
@@ -32,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from diffusers import SkyReelsV2Transformer3DModel
 from safetensors.torch import load_file
 from torch import nn
@@ -40,6 +42,7 @@ from torch import nn
 from pan_gym.batched import Batched
 from pan_gym.config import DecoderConfig
 from pan_gym.diffusion.swin_dpm import chunk_causal_mask
+from pan_gym.model.dit import StateCrossAttention, StateDiT, WindowInputs, as_state_dit
 
 # the copy gate's initial logit: half open. Nearly closed (−4) it never opened in 250 fine-tuning steps: the pixels
 # that should open it are those already drawn almost right, so their gradient is weak beside the changed pixels'
@@ -92,100 +95,7 @@ class FramePrefix(Batched):
             yield from (k, v)
 
 
-class _Context:
-    """Per-call masks and state tokens, shared by the attention processors of every block."""
-
-    self_mask: torch.Tensor | None = None  # (1, 1, L, L) bool
-    rope: tuple[torch.Tensor, torch.Tensor] | None = None  # RoPE of the call's tokens placed after a prefix
-    prefix: FramePrefix | None = None  # keys/values of earlier frames to attend to
-    record: list | None = None  # filled with each block's (K, V) when recording
-    text_mask: torch.Tensor | None = None  # (B, 1, L, n·Lt) bool
-    state: torch.Tensor | None = None  # (B, n·Q, D)
-    state_mask: torch.Tensor | None = None  # (B, 1, L, n·Q) bool
-    frame_bias: torch.Tensor | None = None  # (B, F, inner) added to the per-frame time embedding
-
-
-class StateCrossAttention(nn.Module):
-    """PAN's state stream: video queries attend to the Q state tokens (B, S, state_dim), linear-projected in;
-    the output projection is zero-initialised. The query projection is the text cross-attention's own."""
-
-    def __init__(self, dim: int, state_dim: int, heads: int, eps: float = 1e-6):
-        super().__init__()
-        self.heads = heads
-        self.to_k = nn.Linear(state_dim, dim)
-        self.to_v = nn.Linear(state_dim, dim)
-        self.norm_k = nn.RMSNorm(dim, eps=eps)
-        self.to_out = nn.Linear(dim, dim)
-        nn.init.zeros_(self.to_out.weight)
-        nn.init.zeros_(self.to_out.bias)
-
-    def forward(self, query: torch.Tensor, state: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """query (B, H, L, d) from the text branch, state (B, S, state_dim) -> (B, L, H·d)."""
-        b, s = state.shape[:2]
-        k = self.norm_k(self.to_k(state)).view(b, s, self.heads, -1).transpose(1, 2)  # (B, H, S, d)
-        v = self.to_v(state).view(b, s, self.heads, -1).transpose(1, 2)
-        out = F.scaled_dot_product_attention(query, k, v, attn_mask=mask)  # (B, H, L, d)
-        return self.to_out(out.transpose(1, 2).flatten(2))
-
-
-def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Wan's RoPE on x (B, L, H, d) with interleaved pairs; cos/sin (1, L, 1, d)."""
-    x1, x2 = x.unflatten(-1, (-1, 2)).unbind(-1)
-    cos, sin = cos[..., 0::2], sin[..., 1::2]
-    out = torch.empty_like(x)
-    out[..., 0::2] = x1 * cos - x2 * sin
-    out[..., 1::2] = x1 * sin + x2 * cos
-    return out.type_as(x)
-
-
-class _SelfAttnProcessor:
-    """SkyReels/Wan self-attention (the same projections, norms and RoPE as diffusers' ``SkyReelsV2AttnProcessor``)
-    with the chunk-causal mask of the current call, and the prefix cache: record this block's keys/values, or
-    attend to a prefix's before the call's own."""
-
-    def __init__(self, ctx: _Context, layer: int):
-        self.ctx, self.layer = ctx, layer
-
-    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, rotary_emb=None):
-        ctx = self.ctx
-        q = attn.norm_q(attn.to_q(hidden_states)).unflatten(2, (attn.heads, -1))  # (B, L, H, d)
-        k = attn.norm_k(attn.to_k(hidden_states)).unflatten(2, (attn.heads, -1))
-        v = attn.to_v(hidden_states).unflatten(2, (attn.heads, -1))
-        rope = ctx.rope if ctx.rope is not None else rotary_emb
-        q, k = _rotate(q, *rope), _rotate(k, *rope)
-        if ctx.record is not None:
-            ctx.record.append((k, v))
-        if ctx.prefix is not None:
-            pk, pv = ctx.prefix.kv[self.layer]
-            k, v = torch.cat([pk, k], dim=1), torch.cat([pv, v], dim=1)  # (B, L_prefix + L, H, d)
-        # (B, H, L, d)
-        out = F.scaled_dot_product_attention(
-            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=ctx.self_mask
-        )
-        out = out.transpose(1, 2).flatten(2).type_as(q)
-        return attn.to_out[1](attn.to_out[0](out))
-
-
-class _CrossAttnProcessor:
-    """Wan's text cross-attention, masked per chunk, plus PAN's state stream summed onto its output."""
-
-    def __init__(self, ctx: _Context, state_attn: StateCrossAttention):
-        self.ctx = ctx
-        self.state_attn = state_attn
-
-    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, rotary_emb=None):
-        b, n, _ = hidden_states.shape
-        q = attn.norm_q(attn.to_q(hidden_states)).view(b, n, attn.heads, -1).transpose(1, 2)  # (B, H, L, d)
-        k = attn.norm_k(attn.to_k(encoder_hidden_states)).view(b, -1, attn.heads, q.shape[-1]).transpose(1, 2)
-        v = attn.to_v(encoder_hidden_states).view(b, -1, attn.heads, q.shape[-1]).transpose(1, 2)
-        text = (
-            F.scaled_dot_product_attention(q, k, v, attn_mask=self.ctx.text_mask).transpose(1, 2).flatten(2)
-        )
-        text = attn.to_out[1](attn.to_out[0](text.type_as(hidden_states)))
-        return text + self.state_attn(q, self.ctx.state.to(q.dtype), self.ctx.state_mask)
-
-
-def load_dit(path: str | Path) -> SkyReelsV2Transformer3DModel:
+def load_dit(path: str | Path) -> StateDiT:
     """The DiT of a local Wan2.1/SkyReels-V2 diffusers directory (``path/transformer``: config + safetensors,
     sharded or not); Wan's weights load key for key into the SkyReels-V2 class. Local files only."""
     folder = Path(path) / "transformer"
@@ -200,7 +110,7 @@ def load_dit(path: str | Path) -> SkyReelsV2Transformer3DModel:
         raise ValueError(
             f"{folder}: weights do not fit the DiT: missing {missing[:5]}, unexpected {unexpected[:5]}"
         )
-    return dit
+    return as_state_dit(dit)
 
 
 class Decoder(nn.Module):
@@ -226,27 +136,26 @@ class Decoder(nn.Module):
                     f"the loaded DiT has (in, out) channels {loaded}, the decoder needs {channels} "
                     "(decoder.copy_gate adds an output channel: train from a DiT built for it)"
                 )
-        self.dit = transformer or SkyReelsV2Transformer3DModel(
-            patch_size=tuple(cfg.patch_size),
-            num_attention_heads=cfg.num_attention_heads,
-            attention_head_dim=cfg.attention_head_dim,
-            in_channels=channels[0],
-            out_channels=channels[1],  # + the copy gate's logit
-            text_dim=text_dim,
-            freq_dim=cfg.freq_dim,
-            ffn_dim=cfg.ffn_dim,
-            num_layers=cfg.num_layers,
-            cross_attn_norm=cfg.cross_attn_norm,
-            rope_max_seq_len=cfg.rope_max_seq_len,
+        self.dit = as_state_dit(
+            transformer
+            or SkyReelsV2Transformer3DModel(
+                patch_size=tuple(cfg.patch_size),
+                num_attention_heads=cfg.num_attention_heads,
+                attention_head_dim=cfg.attention_head_dim,
+                in_channels=channels[0],
+                out_channels=channels[1],  # + the copy gate's logit
+                text_dim=text_dim,
+                freq_dim=cfg.freq_dim,
+                ffn_dim=cfg.ffn_dim,
+                num_layers=cfg.num_layers,
+                cross_attn_norm=cfg.cross_attn_norm,
+                rope_max_seq_len=cfg.rope_max_seq_len,
+            )
         )
         inner = cfg.num_attention_heads * cfg.attention_head_dim
-        self._ctx = _Context()
         self.state_attn = nn.ModuleList(
             StateCrossAttention(inner, state_dim, cfg.num_attention_heads) for _ in self.dit.blocks
         )
-        for i, (block, state_attn) in enumerate(zip(self.dit.blocks, self.state_attn, strict=True)):
-            block.attn1.set_processor(_SelfAttnProcessor(self._ctx, i))
-            block.attn2.set_processor(_CrossAttnProcessor(self._ctx, state_attn))
         self.frame_cond = None
         if cfg.adaln_action:
             self.frame_cond = nn.Sequential(
@@ -254,7 +163,6 @@ class Decoder(nn.Module):
             )
             nn.init.zeros_(self.frame_cond[-1].weight)
             nn.init.zeros_(self.frame_cond[-1].bias)
-            self.dit.condition_embedder.time_embedder.register_forward_hook(self._add_frame_bias)
         if cfg.copy_gate and transformer is None:
             with torch.no_grad():
                 gate_w, gate_b = self.gate_params()
@@ -283,37 +191,49 @@ class Decoder(nn.Module):
         proj = self.dit.proj_out
         return proj.weight.unflatten(0, (-1, c))[:, -1], proj.bias.unflatten(0, (-1, c))[:, -1]
 
-    def _add_frame_bias(self, module, inputs, temb: torch.Tensor) -> torch.Tensor:
-        bias = self._ctx.frame_bias
-        return temb if bias is None else temb + bias.to(temb.dtype)  # (B, F, inner)
-
-    def _masks(self, conds: list[ChunkCondition], frames: int, hw_tokens: int, device) -> None:
-        """Fill the shared context: self-attention mask, per-chunk text and state masks, frame biases."""
-        ctx, t, n = self._ctx, self.frames_per_chunk, len(conds)
+    def _window(
+        self, conds: list[ChunkCondition], x: torch.Tensor, prefix: FramePrefix | None
+    ) -> WindowInputs:
+        """The window's attention inputs: the chunk-causal mask, per-chunk text and state masks, RoPE (placed after
+        the prefix's frames when there is one), the frame biases."""
+        t, n, (_, c, frames, h, w), device = self.frames_per_chunk, len(conds), x.shape, x.device
+        _, ph, pw = self.cfg.patch_size
+        hw = (h // ph) * (w // pw)
         cond_frames = frames - n * t
-        ctx.self_mask = chunk_causal_mask(n, t, hw_tokens, cond_frames).to(device)[None, None]
         # chunk of each query token; the conditioning frames take the first chunk's condition
         q_chunk = torch.cat(
             [torch.zeros(cond_frames, dtype=torch.long), torch.arange(n).repeat_interleave(t)]
         )
-        q_chunk = q_chunk.repeat_interleave(hw_tokens).to(device)  # (L,)
+        q_chunk = q_chunk.repeat_interleave(hw).to(device)  # (L,)
         lt, q = conds[0].text.shape[1], conds[0].state.shape[1]
         key_chunk_t = torch.arange(n, device=device).repeat_interleave(lt)  # (n·Lt,)
         text_valid = torch.cat([c.text_mask for c in conds], dim=1)  # (B, n·Lt)
-        ctx.text_mask = ((q_chunk[:, None] == key_chunk_t[None, :])[None] & text_valid[:, None, :])[:, None]
         key_chunk_s = torch.arange(n, device=device).repeat_interleave(q)
-        ctx.state_mask = (q_chunk[:, None] == key_chunk_s[None, :])[None, None]
-        ctx.state = torch.cat([c.state for c in conds], dim=1)  # (B, n·Q, D)
-        ctx.frame_bias = None
+        if prefix is None:
+            rope, self_mask = (
+                self.dit.rope(x),
+                chunk_causal_mask(n, t, hw, cond_frames).to(device)[None, None],
+            )
+        else:  # the chunk after a prefix sees every frame, at the positions after the prefix's
+            whole = self.dit.rope(x.new_empty((1, c, prefix.frames + frames, h, w)))
+            rope, self_mask = tuple(r[:, -frames * hw :] for r in whole), None
+        window = WindowInputs(
+            rope=rope,
+            state=torch.cat([c.state for c in conds], dim=1),  # (B, n·Q, D)
+            self_mask=self_mask,
+            text_mask=((q_chunk[:, None] == key_chunk_t[None, :])[None] & text_valid[:, None, :])[:, None],
+            state_mask=(q_chunk[:, None] == key_chunk_s[None, :])[None, None],
+            prefix=None if prefix is None else prefix.kv,
+        )
         if self.frame_cond is not None:
             pooled = []
-            for c in conds:
-                m = c.text_mask.to(c.text.dtype)[..., None]
-                text = (c.text * m).sum(1) / m.sum(1).clamp(min=1)  # (B, E)
-                pooled.append(self.frame_cond(torch.cat([text, c.state.mean(1)], dim=-1)))  # (B, inner)
+            for cond in conds:
+                m = cond.text_mask.to(cond.text.dtype)[..., None]
+                text = (cond.text * m).sum(1) / m.sum(1).clamp(min=1)  # (B, E)
+                pooled.append(self.frame_cond(torch.cat([text, cond.state.mean(1)], dim=-1)))  # (B, inner)
             per_chunk = torch.stack(pooled, dim=1)  # (B, n, inner)
-            frame_chunk = q_chunk.view(frames, hw_tokens)[:, 0]  # (F,)
-            ctx.frame_bias = per_chunk[:, frame_chunk]  # (B, F, inner)
+            window.frame_bias = per_chunk[:, q_chunk.view(frames, hw)[:, 0]]  # (B, F, inner)
+        return window
 
     def forward(
         self,
@@ -332,34 +252,15 @@ class Decoder(nn.Module):
         (needed then)."""
         if self.cfg.copy_gate and source is None:
             raise ValueError("decoder.copy_gate needs source=: the window's clean conditioning frame")
-        b, c, frames, h, w = x.shape
-        _, ph, pw = self.cfg.patch_size
-        hw = (h // ph) * (w // pw)
-        ctx = self._ctx
-        self._masks(conds, frames, hw, x.device)
-        if prefix is not None:
-            ctx.self_mask, ctx.prefix = None, prefix  # the last chunk sees every frame
-            rope = self.dit.rope(x.new_empty((1, c, prefix.frames + frames, h, w)))
-            ctx.rope = tuple(r[:, -frames * hw :] for r in rope)  # positions after the prefix's frames
-        ctx.record = [] if record else None
-        text = torch.cat([c.text for c in conds], dim=1)  # (B, n·Lt, E)
-        try:
-            out = self.dit(
-                hidden_states=x,
-                timestep=sigma * 1000.0,  # (B, F): Wan's timestep scale
-                encoder_hidden_states=text.to(x.dtype),
-                enable_diffusion_forcing=True,
-                return_dict=False,
-            )[0]
-            drawn = logit = None
-            if self.cfg.copy_gate:  # x̂_0 = g·source + (1 − g)·drawn, per pixel
-                drawn, logit = out[:, :c], out[:, c:]  # (B, C, F, h, w), (B, 1, F, h, w)
-                out = drawn + torch.sigmoid(logit.float()).to(out.dtype) * (source.to(out.dtype) - drawn)
-            result = DecoderOutput(out, FramePrefix(ctx.record, frames) if record else None, drawn, logit)
-        finally:
-            ctx.self_mask = ctx.text_mask = ctx.state = ctx.frame_bias = None
-            ctx.rope = ctx.prefix = ctx.record = None
-        return result
+        c, frames = x.shape[1:3]
+        text = torch.cat([cond.text for cond in conds], dim=1)  # (B, n·Lt, E)
+        timestep = sigma * 1000.0  # (B, F) on Wan's scale
+        out, kv = self.dit(x, timestep, text, self._window(conds, x, prefix), self.state_attn)
+        drawn = logit = None
+        if self.cfg.copy_gate:  # x̂_0 = g·source + (1 − g)·drawn, per pixel
+            drawn, logit = out[:, :c], out[:, c:]  # (B, C, F, h, w), (B, 1, F, h, w)
+            out = drawn + torch.sigmoid(logit.float()).to(out.dtype) * (source.to(out.dtype) - drawn)
+        return DecoderOutput(out, FramePrefix(kv, frames) if record else None, drawn, logit)
 
 
 class Velocity:

@@ -2,9 +2,9 @@
 block keeps only its inputs for the backward pass and runs again there, trading one more forward for memory.
 
 The block's ``forward`` is replaced on the instance (no wrapper module: parameter names, state dicts and FSDP2's
-per-block sharding are unchanged; apply it before ``fully_shard``). The decoder's attention processors read a
-per-call context (masks, state tokens) that ``Decoder.forward`` clears when it returns, so a DiT block records that
-context at its forward and puts it back while it runs again. Without gradients (inference) blocks run as before.
+per-block sharding are unchanged; apply it before ``fully_shard``). Every input a block reads is an argument of its
+forward (the DiT's ``WindowInputs`` included), so running it again recomputes exactly. Without gradients
+(inference) blocks run as before.
 
 Example:
     >>> import torch
@@ -26,27 +26,13 @@ from torch.utils.checkpoint import checkpoint
 from pan_gym.train.distributed import transformer_blocks
 
 
-def _checkpointed(forward, ctx: object | None):
-    """``forward`` run under non-reentrant checkpointing when gradients are on; ``ctx`` (an object whose attributes
-    the block reads) is recorded at the call and restored while the block runs again in the backward pass."""
+def _checkpointed(forward):
+    """``forward`` run under non-reentrant checkpointing when gradients are on."""
 
     def run(*args, **kwargs):
         if not torch.is_grad_enabled():
             return forward(*args, **kwargs)
-        seen = None if ctx is None else dict(vars(ctx))
-
-        def body(*a, **kw):
-            if seen is None:
-                return forward(*a, **kw)
-            before = dict(vars(ctx))
-            vars(ctx).update(seen)
-            try:
-                return forward(*a, **kw)
-            finally:
-                vars(ctx).clear()
-                vars(ctx).update(before)
-
-        return checkpoint(body, *args, use_reentrant=False, **kwargs)
+        return checkpoint(forward, *args, use_reentrant=False, **kwargs)
 
     return run
 
@@ -54,13 +40,10 @@ def _checkpointed(forward, ctx: object | None):
 def checkpoint_blocks(model: nn.Module) -> int:
     """Checkpoint every block ``transformer_blocks`` finds in ``model`` (once: a second call changes nothing);
     returns how many blocks are checkpointed."""
-    decoder = getattr(model, "decoder", None)
-    dit_blocks = {id(b) for b in decoder.dit.blocks} if decoder is not None else set()
     n = 0
     for block in transformer_blocks(model):
         if not getattr(block, "_pan_checkpointed", False):
-            ctx = decoder._ctx if id(block) in dit_blocks else None
-            block.forward = _checkpointed(block.forward, ctx)
+            block.forward = _checkpointed(block.forward)
             block._pan_checkpointed = True
         n += 1
     return n
