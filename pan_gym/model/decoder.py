@@ -192,7 +192,7 @@ class Decoder(nn.Module):
         return proj.weight.unflatten(0, (-1, c))[:, -1], proj.bias.unflatten(0, (-1, c))[:, -1]
 
     def _window(
-        self, conds: list[ChunkCondition], x: torch.Tensor, prefix: FramePrefix | None
+        self, conds: list[ChunkCondition], x: torch.Tensor, prefix: FramePrefix | None, record: bool
     ) -> WindowInputs:
         """The window's attention inputs: the chunk-causal mask, per-chunk text and state masks, RoPE (placed after
         the prefix's frames when there is one), the frame biases."""
@@ -224,6 +224,7 @@ class Decoder(nn.Module):
             text_mask=((q_chunk[:, None] == key_chunk_t[None, :])[None] & text_valid[:, None, :])[:, None],
             state_mask=(q_chunk[:, None] == key_chunk_s[None, :])[None, None],
             prefix=None if prefix is None else prefix.kv,
+            record=record,
         )
         if self.frame_cond is not None:
             pooled = []
@@ -255,7 +256,7 @@ class Decoder(nn.Module):
         c, frames = x.shape[1:3]
         text = torch.cat([cond.text for cond in conds], dim=1)  # (B, n·Lt, E)
         timestep = sigma * 1000.0  # (B, F) on Wan's scale
-        out, kv = self.dit(x, timestep, text, self._window(conds, x, prefix), self.state_attn)
+        out, kv = self.dit(x, timestep, text, self._window(conds, x, prefix, record), self.state_attn)
         drawn = logit = None
         if self.cfg.copy_gate:  # x̂_0 = g·source + (1 − g)·drawn, per pixel
             drawn, logit = out[:, :c], out[:, c:]  # (B, C, F, h, w), (B, 1, F, h, w)

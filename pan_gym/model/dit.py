@@ -13,7 +13,7 @@ Example:
     >>> dit = as_state_dit(SkyReelsV2Transformer3DModel(num_attention_heads=2, attention_head_dim=16,
     ...     in_channels=3, out_channels=3, text_dim=8, freq_dim=16, ffn_dim=32, num_layers=1))
     >>> x = torch.randn(1, 3, 2, 16, 16)                                  # (B, C, F, h, w)
-    >>> window = WindowInputs(rope=dit.rope(x), state=torch.zeros(1, 4, 8))
+    >>> window = WindowInputs(rope=dit.rope(x), state=torch.zeros(1, 4, 8), record=True)
     >>> state_attn = torch.nn.ModuleList([StateCrossAttention(32, 8, heads=2)])
     >>> out, kv = dit(x, torch.rand(1, 2) * 1000, torch.randn(1, 5, 8), window, state_attn)
     >>> out.shape, kv[0][0].shape                                         # kv: (B, L, H, d) per block
@@ -44,9 +44,8 @@ class WindowInputs:
     text_mask: torch.Tensor | None = None  # (B, 1, L, n·Lt) each token reads its chunk's action text
     state_mask: torch.Tensor | None = None  # (1, 1, L, n·Q) each token reads its chunk's state
     frame_bias: torch.Tensor | None = None  # (B, F, inner) added to the per-frame time embedding (adaLN)
-    prefix: list[KV] | None = (
-        None  # per block, keys/values of earlier frames attended to before the call's own
-    )
+    prefix: list[KV] | None = None  # per block, keys/values of earlier frames, attended before the call's own
+    record: bool = False  # return every block's keys/values (a later call's prefix)
 
 
 class StateCrossAttention(nn.Module):
@@ -82,9 +81,12 @@ def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tens
     return out.type_as(x)
 
 
-def self_attention(attn, x: torch.Tensor, window: WindowInputs, prefix: KV | None) -> tuple[torch.Tensor, KV]:
+def self_attention(
+    attn, x: torch.Tensor, window: WindowInputs, prefix: KV | None
+) -> tuple[torch.Tensor, KV | None]:
     """Wan's self-attention (the projections, norms and RoPE of diffusers' ``SkyReelsV2AttnProcessor``) on x
-    (B, L, inner) under the window's mask, after ``prefix``'s keys/values if given; -> (out, this call's (K, V))."""
+    (B, L, inner) under the window's mask, after ``prefix``'s keys/values if given; -> (out, this call's (K, V)
+    when the window records, else None)."""
     q = attn.norm_q(attn.to_q(x)).unflatten(2, (attn.heads, -1))  # (B, L, H, d)
     k = attn.norm_k(attn.to_k(x)).unflatten(2, (attn.heads, -1))
     v = attn.to_v(x).unflatten(2, (attn.heads, -1))
@@ -93,7 +95,8 @@ def self_attention(attn, x: torch.Tensor, window: WindowInputs, prefix: KV | Non
     out = F.scaled_dot_product_attention(
         q.transpose(1, 2), keys.transpose(1, 2), values.transpose(1, 2), attn_mask=window.self_mask
     )  # (B, H, L, d)
-    return attn.to_out[1](attn.to_out[0](out.transpose(1, 2).flatten(2).type_as(q))), (k, v)
+    out = attn.to_out[1](attn.to_out[0](out.transpose(1, 2).flatten(2).type_as(q)))
+    return out, ((k, v) if window.record else None)
 
 
 def cross_attention(attn, state_attn: StateCrossAttention, x, text, window: WindowInputs) -> torch.Tensor:
@@ -119,8 +122,9 @@ class StateBlock(SkyReelsV2TransformerBlock):
         window: WindowInputs,
         state_attn: StateCrossAttention,
         prefix: KV | None = None,
-    ) -> tuple[torch.Tensor, KV]:
-        """x (B, L, inner), text (B, n·Lt, inner), temb (B, 6, L, inner) -> (x, this block's (K, V))."""
+    ) -> tuple[torch.Tensor, KV | None]:
+        """x (B, L, inner), text (B, n·Lt, inner), temb (B, 6, L, inner) -> (x, this block's (K, V) when the
+        window records)."""
         e = (self.scale_shift_table.unsqueeze(2) + temb.float()).chunk(6, dim=1)
         shift, scale, gate, c_shift, c_scale, c_gate = (t.squeeze(1) for t in e)  # (B, L, inner) each
         normed = (self.norm1(x.float()) * (1 + scale) + shift).type_as(x)
@@ -142,9 +146,9 @@ class StateDiT(SkyReelsV2Transformer3DModel):
         text: torch.Tensor,
         window: WindowInputs,
         state_attn: nn.ModuleList,
-    ) -> tuple[torch.Tensor, list[KV]]:
+    ) -> tuple[torch.Tensor, list[KV] | None]:
         """x (B, C, F, h, w), timestep (B, F) on Wan's 0–1000 scale, text (B, n·Lt, text_dim) ->
-        (the output (B, C_out, F, h, w), every block's (K, V))."""
+        (the output (B, C_out, F, h, w), every block's (K, V) when the window records, else None)."""
         b, _, frames, h, w = x.shape
         p_t, p_h, p_w = self.config.patch_size
         hw = (h // p_h) * (w // p_w)
@@ -167,7 +171,8 @@ class StateDiT(SkyReelsV2Transformer3DModel):
         shift, scale = (self.scale_shift_table.unsqueeze(2) + temb.unsqueeze(1)).chunk(2, dim=1)
         tokens = (self.norm_out(tokens.float()) * (1 + scale.squeeze(1)) + shift.squeeze(1)).type_as(tokens)
         tokens = self.proj_out(tokens).reshape(b, frames // p_t, h // p_h, w // p_w, p_t, p_h, p_w, -1)
-        return tokens.permute(0, 7, 1, 4, 2, 5, 3, 6).flatten(6, 7).flatten(4, 5).flatten(2, 3), kv
+        out = tokens.permute(0, 7, 1, 4, 2, 5, 3, 6).flatten(6, 7).flatten(4, 5).flatten(2, 3)
+        return out, kv if window.record else None
 
 
 def as_state_dit(dit: SkyReelsV2Transformer3DModel) -> StateDiT:

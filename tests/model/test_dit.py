@@ -37,7 +37,7 @@ def test_a_prefix_of_keys_and_values_is_attended_before_the_calls_own():
         whole, _ = dit(x, t, text, WindowInputs(rope=dit.rope(x), state=state, self_mask=causal), attn)
         # frame 0 alone: its keys/values, then frame 1 alone after them
         rope = dit.rope(x)
-        first = WindowInputs(rope=tuple(r[:, :64] for r in rope), state=state)
+        first = WindowInputs(rope=tuple(r[:, :64] for r in rope), state=state, record=True)
         _, kv = dit(x[:, :, :1], t[:, :1], text, first, attn)
         later = WindowInputs(rope=tuple(r[:, 64:] for r in rope), state=state, prefix=kv)
         second, _ = dit(x[:, :, 1:], t[:, 1:], text, later, attn)
