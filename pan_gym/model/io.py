@@ -49,6 +49,11 @@ def is_model_dir(directory: str | Path) -> bool:
     return isinstance(data, dict) and data.get("format") == FORMAT
 
 
+def config_header(config: dict) -> dict:
+    """What ``config.json`` holds besides the weights' checksum: the format, its version and the model config."""
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "config": config}
+
+
 def write_model_dir(
     directory: str | Path, config: dict, tensors: dict[str, torch.Tensor], overwrite: bool = True
 ) -> Path:
@@ -83,7 +88,7 @@ def write_model_dir(
     weights_tmp, config_tmp = directory / f".{WEIGHTS_NAME}{token}", directory / f".{CONFIG_NAME}{token}"
     try:
         save_file(tensors, str(weights_tmp))
-        header = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": config}
+        header = config_header(config)
         header["weights"] = {"sha256": _sha256(weights_tmp), "dtype": dtypes[0] if dtypes else None}
         config_tmp.write_text(json.dumps(header, indent=2))
         for f in (weights_tmp, config_tmp):

@@ -70,7 +70,8 @@ class TrainArgs:
     progress: bool = True
     """show a progress bar (rank 0)"""
     fsdp: bool = False
-    """FSDP2 (fully_shard per transformer block) instead of DDP when run under torchrun (paper preset)"""
+    """FSDP2 (fully_shard per transformer block) instead of DDP when run under torchrun (paper preset); its
+    checkpoints are sharded (DCP: each rank writes its own shards)"""
     activation_checkpointing: bool = False
     """recompute each transformer block in the backward pass instead of keeping its activations
     (``train/checkpointing.py``; the paper-scale presets need it)"""
@@ -86,7 +87,7 @@ class TrainArgs:
     than the model's are resampled to it (evenly spaced frames ending on the last)"""
     ema_decay: float = 0.0
     """keep an exponential moving average of the weights with this decay (e.g. 0.999) and ship it as
-    ``final/``; 0 = off (not with ``fsdp``)"""
+    ``final/``; 0 = off (with ``fsdp``, each rank averages its own shards)"""
 
     def __post_init__(self):
         if self.stage not in STAGES:
@@ -95,7 +96,5 @@ class TrainArgs:
             raise ValueError("steps, batch_size and window must be >= 1")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("ema_decay must be in [0, 1)")
-        if self.ema_decay and self.fsdp:
-            raise ValueError("ema_decay is not supported with fsdp (sharded parameters)")
         if self.save_every < 1:
             raise ValueError("save_every must be >= 1")

@@ -18,6 +18,13 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.distributed.tensor import DTensor, distribute_tensor
+
+from pan_gym.train import checkpoint as ckpt
+
+
+def _full(t: torch.Tensor) -> torch.Tensor:
+    return t.full_tensor() if isinstance(t, DTensor) else t
 
 
 class EMA:
@@ -42,8 +49,10 @@ class EMA:
             shadow.lerp_(params[name].detach(), 1 - d)
 
     def weights(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """A state dict with the averaged weights in place of the trained ones."""
-        return {k: self.shadow.get(k, v) for k, v in tensors.items()}
+        """A full state dict with the averaged weights in place of the trained ones. Sharded shadows are gathered
+        (under FSDP2 every rank calls it, also those whose ``tensors`` are empty: only rank 0 holds the full dict)."""
+        full = {k: _full(v) for k, v in self.shadow.items()}
+        return {k: full.get(k, v) for k, v in tensors.items()}
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return dict(self.shadow)
@@ -52,8 +61,13 @@ class EMA:
         missing = set(self.shadow) - set(state)
         if missing:
             raise ValueError(f"EMA state lacks {sorted(missing)[:5]}")
-        for k in self.shadow:
-            self.shadow[k].copy_(state[k])
+        for k, shadow in self.shadow.items():
+            saved = state[k]
+            if isinstance(shadow, DTensor) and not isinstance(
+                saved, DTensor
+            ):  # full weights into this rank's shard
+                saved = distribute_tensor(saved.to(shadow.device), shadow.device_mesh, shadow.placements)
+            shadow.copy_(saved)
 
 
 def export_model(checkpoint: str | Path, out: str | Path, ema: bool = True, overwrite: bool = False) -> Path:
@@ -67,6 +81,8 @@ def export_model(checkpoint: str | Path, out: str | Path, ema: bool = True, over
     from pan_gym.model.glp import PanWorldModel
 
     checkpoint = Path(checkpoint)
+    if ckpt.is_sharded(checkpoint):
+        return _export_sharded(checkpoint, out, ema, overwrite)
     # io.CheckpointError when missing or corrupted
     model = PanWorldModel.from_pretrained(checkpoint / "model")
     if ema:
@@ -81,5 +97,28 @@ def export_model(checkpoint: str | Path, out: str | Path, ema: bool = True, over
             raise ValueError(f"{checkpoint}: EMA tensors the model does not have: {sorted(unknown)[:5]}")
         weights.update(state["ema"])
         model.load_state_dict(weights)
+    model.save_pretrained(out, overwrite)
+    return Path(out)
+
+
+def _export_sharded(checkpoint: Path, out: str | Path, ema: bool, overwrite: bool) -> Path:
+    """``export_model`` of a sharded (DCP) checkpoint: the model built from its config, its shards read whole."""
+    from pan_gym.config import PanConfig
+    from pan_gym.model import io
+    from pan_gym.model.glp import PanWorldModel
+
+    ckpt.check_sharded(checkpoint)
+    model = PanWorldModel.from_config(PanConfig.from_dict(io.read_config(checkpoint)))
+    weights = ckpt.read_sharded(checkpoint, model, "model")
+    missing = set(model._persistent_state()) - set(weights)
+    if missing:
+        raise io.CheckpointError(f"{checkpoint}: the sharded weights lack {sorted(missing)[:5]}")
+    if ema:
+        if "ema" not in torch.load(checkpoint / "train_state.pt", weights_only=True).get("sharded", ()):
+            raise ValueError(
+                f"{checkpoint}: the run kept no EMA weights (trained without --ema-decay); use ema=False"
+            )
+        weights.update(ckpt.read_sharded(checkpoint, model, "ema"))
+    model.load_state_dict(weights, strict=False)
     model.save_pretrained(out, overwrite)
     return Path(out)

@@ -25,6 +25,7 @@ import pickle
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from pan_gym.config import PanConfig
 from pan_gym.model import io
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.train import checkpoint as ckpt
@@ -112,18 +113,26 @@ def check_state(out: Path, resumed: Resumed, args: TrainArgs) -> None:
     state, problems = resumed.state, []
     if "stage" in state and state["stage"] != args.stage:
         problems.append(f"stage: run={state['stage']!r}, now={args.stage!r}")
-    if ("ema" in state) != bool(args.ema_decay):
-        run = "on (the checkpoint holds EMA weights)" if "ema" in state else "0.0 (no EMA weights)"
+    has_ema = "ema" in state or "ema" in state.get("sharded", ())
+    if has_ema != bool(args.ema_decay):
+        run = "on (the checkpoint holds EMA weights)" if has_ema else "0.0 (no EMA weights)"
         problems.append(f"ema_decay: run={run}, now={args.ema_decay!r}")
     if problems:
         raise _refuse(out, problems, f"as recorded in {resumed.path}")
 
 
 def _load(path: Path, rank: int) -> Resumed:
-    model = PanWorldModel.from_pretrained(path / "model")
+    """A checkpoint's model and state; a sharded one's model is built from its config, its weights load after
+    the run is wrapped (``checkpoint.load_sharded``)."""
+    if ckpt.is_sharded(path):
+        ckpt.check_sharded(path)
+        model = PanWorldModel.from_config(PanConfig.from_dict(io.read_config(path)))
+    else:
+        model = PanWorldModel.from_pretrained(path / "model")
     state, rng = ckpt.read_checkpoint(path, rank)
-    if not isinstance(state, dict) or any(k not in state for k in _STATE_KEYS):
-        raise io.CheckpointError(f"{path / 'train_state.pt'}: lacks one of {list(_STATE_KEYS)}")
+    need = [k for k in _STATE_KEYS if k not in (state.get("sharded", ()) if isinstance(state, dict) else ())]
+    if not isinstance(state, dict) or any(k not in state for k in need):
+        raise io.CheckpointError(f"{path / 'train_state.pt'}: lacks one of {need}")
     return Resumed(path, model, state, rng)
 
 

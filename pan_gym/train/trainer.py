@@ -151,12 +151,15 @@ def _train(args: TrainArgs, info: DistInfo, dataset) -> Path:
     # ---- resume -----------------------------------------------------------------------------------------------
     if resumed is not None:
         state, rng = resumed.state, resumed.rng
-        ckpt.load_optimizer_state(core, opt, state["optimizer"])
+        if "sharded" in state:  # the weights too: DCP loads them into this run's shards
+            ckpt.load_sharded(resumed.path, core, opt, persistent, ema.shadow if ema is not None else None)
+        else:
+            ckpt.load_optimizer_state(core, opt, state["optimizer"])
+            if ema is not None:
+                ema.load_state_dict(state["ema"])
         sched.load_state_dict(state["scheduler"])
         batches.load_state_dict(state["data"])
         step = int(state["step"])
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
         if rng is not None:
             torch.set_rng_state(rng["torch"])
             noise.set_state(rng["noise"])
@@ -216,20 +219,33 @@ def _nonfinite_msg(step: int, reason: str, ckpt_root: Path) -> str:
 
 
 def _save(args, core, opt, sched, batches, noise, step, model, persistent, info, root, ema=None) -> Path:
-    tensors = ckpt.model_state(core, persistent)  # collective under FSDP
-    optim = ckpt.optimizer_state(core, opt)
+    """A checkpoint of this step: full state dicts gathered to rank 0, or with FSDP2 each rank's shards (DCP)."""
     train_state = {
         "step": step,
-        "optimizer": optim,
         "scheduler": sched.state_dict(),
         "data": batches.state_dict(),
         "stage": args.stage,
     }
-    if ema is not None:
-        train_state["ema"] = ema.state_dict()
+    tensors, sharded = None, None
+    if args.fsdp:
+        sharded = ckpt.sharded_state(core, opt, persistent, ema.shadow if ema is not None else None)
+        train_state["sharded"] = sorted(sharded)
+    else:
+        tensors = ckpt.model_state(core, persistent)  # collective under FSDP
+        train_state["optimizer"] = ckpt.optimizer_state(core, opt)
+        if ema is not None:
+            train_state["ema"] = ema.state_dict()
     rank_state = {"torch": torch.get_rng_state(), "noise": noise.get_state()}
     return ckpt.save_checkpoint(
-        root, step, model.cfg.to_dict(), tensors, train_state, rank_state, info, args.keep_checkpoints
+        root,
+        step,
+        model.cfg.to_dict(),
+        tensors,
+        train_state,
+        rank_state,
+        info,
+        args.keep_checkpoints,
+        sharded,
     )
 
 

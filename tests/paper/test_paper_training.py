@@ -15,6 +15,8 @@ from safetensors.torch import load_file
 import pan_gym  # noqa: F401  (registers the env ids)
 from pan_gym.model.glp import PanWorldModel
 from pan_gym.paper.tiny_dirs import TINY_SIZE, paper_train_args
+from pan_gym.train.checkpoint import SHARDED
+from pan_gym.train.ema import export_model
 from tests.train.conftest import env
 
 
@@ -41,8 +43,10 @@ def test_paper_preset_trains_with_fsdp_saves_reloads_and_steps_the_env(tiny_dirs
     qwen = {k: v for f in sorted(tiny_dirs.qwen.glob("*.safetensors")) for k, v in load_file(f).items()}
     key = "layers.1.mlp.down_proj.weight"
     assert torch.equal(model.backbone.lm.state_dict()[key], qwen[f"model.{key}"].float())  # frozen: unchanged
-    earlier = load_file(out / "checkpoints" / "step_000002" / "model" / "model.safetensors")
-    assert not torch.equal(model.backbone.queries, earlier["backbone.queries"])  # trained from step 2 to 3
+    step2 = out / "checkpoints" / "step_000002"
+    assert (step2 / SHARDED / "__1_0.distcp").is_file()  # FSDP2: each rank wrote its own shards
+    earlier = PanWorldModel.from_pretrained(export_model(step2, tmp_path / "step2", ema=False))
+    assert not torch.equal(model.backbone.queries, earlier.backbone.queries)  # trained from step 2 to 3
     dit = {
         k: v
         for f in sorted((tiny_dirs.wan / "transformer").glob("*.safetensors"))

@@ -1,4 +1,5 @@
-"""torchrun with 2 CPU processes (gloo): DDP trains and leaves a loadable final/; the FSDP2 wrapping runs."""
+"""torchrun with 2 CPU processes (gloo): DDP trains and leaves a loadable final/; FSDP2 trains with EMA and writes
+sharded checkpoints, each rank its own shards, which one process assembles into the run's weights."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import sys
 import pytest
 
 from pan_gym.model.glp import PanWorldModel
-from tests.train.conftest import cli_args, env
+from pan_gym.train.checkpoint import SHARDED
+from pan_gym.train.ema import export_model
+from tests.train.conftest import assert_same_weights, cli_args, env
 
 
 def _torchrun(*args: str) -> subprocess.CompletedProcess:
@@ -24,8 +27,12 @@ def _torchrun(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("fsdp", [False, True], ids=["ddp", "fsdp2"])
 def test_torchrun_two_processes(tmp_path, fsdp):
     out = tmp_path / "run"
-    _torchrun(*cli_args(steps=3, save_every=2, out=out, fsdp=fsdp))
+    _torchrun(*cli_args(steps=3, save_every=2, out=out, fsdp=fsdp, ema_decay=0.9 if fsdp else 0.0))
     model = PanWorldModel.from_pretrained(out / "final")
     assert model.cfg.frames_per_chunk == 2
     assert {p.name for p in (out / "checkpoints").iterdir()} == {"step_000002", "step_000003"}
-    assert (out / "checkpoints" / "step_000003" / "rng_rank1.pt").exists()
+    last = out / "checkpoints" / "step_000003"
+    assert (last / "rng_rank1.pt").exists()
+    if fsdp:
+        assert {p.name for p in (last / SHARDED).glob("*.distcp")} == {"__0_0.distcp", "__1_0.distcp"}
+        assert_same_weights(export_model(last, tmp_path / "exported"), out / "final")
