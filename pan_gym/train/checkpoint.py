@@ -223,10 +223,8 @@ def save_checkpoint(
         tmp.mkdir()
     barrier(info)
     torch.save(rank_state, tmp / f"rng_rank{info.rank}.pt")
-    if sharded is not None:
-        dcp.save(
-            sharded, checkpoint_id=tmp / SHARDED, no_dist=not info.enabled
-        )  # each rank writes its shards
+    if sharded is not None:  # each rank writes its own shards
+        dcp.save(sharded, checkpoint_id=tmp / SHARDED, no_dist=not info.enabled)
     barrier(info)
     if info.is_main:
         if sharded is None:

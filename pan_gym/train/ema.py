@@ -63,9 +63,8 @@ class EMA:
             raise ValueError(f"EMA state lacks {sorted(missing)[:5]}")
         for k, shadow in self.shadow.items():
             saved = state[k]
-            if isinstance(shadow, DTensor) and not isinstance(
-                saved, DTensor
-            ):  # full weights into this rank's shard
+            # full weights (a checkpoint of a run without FSDP) into this rank's shard
+            if isinstance(shadow, DTensor) and not isinstance(saved, DTensor):
                 saved = distribute_tensor(saved.to(shadow.device), shadow.device_mesh, shadow.placements)
             shadow.copy_(saved)
 
