@@ -61,6 +61,9 @@ class BackboneConfig:
     # training: past h(o_k) replaced by the no-frame placeholder (latent-only steps)
     frame_dropout: float = 0.1
     freeze: bool = False  # frozen in the paper; trained in small
+    # > 0: LoRA adapters (peft) of this rank on the LM's attention projections; they train, the LM's own weights stay
+    lora_rank: int = 0
+    lora_alpha: int = 16  # the adapters' scale is lora_alpha / lora_rank
     max_position_embeddings: int = 32768
     rms_norm_eps: float | None = None  # None: transformers' default (1e-5); Qwen2.5-VL checkpoints use 1e-6
     # Ablation. "generative" (PAN): h and f learn only through the decoder's flow-matching loss.

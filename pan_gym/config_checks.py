@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 
 
 _PROBABILITIES = {"frame_dropout", "first_chunk_prob", "cfg_dropout", "grid_prob"}
-_MAY_BE_ZERO = {"fullatt_block_indexes"}
+_MAY_BE_ZERO = {"fullatt_block_indexes", "lora_rank"}  # ints where 0 means "none"
 
 
 def check_fields(cfg: Any, prefix: str = "") -> None:

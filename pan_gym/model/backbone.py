@@ -97,6 +97,14 @@ def _cached_length(layer) -> int:
     return 0 if keys is None or not getattr(layer, "is_initialized", False) else int(keys.shape[-2])
 
 
+LORA_TARGETS = [
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+]  # the LM's attention projections (``backbone.lora_rank``)
+
+
 class Backbone(nn.Module):
     """Queries + Qwen2.5-VL language model; ``step`` for inference, ``teacher_forced`` for training."""
 
@@ -116,6 +124,11 @@ class Backbone(nn.Module):
         self.no_frame = nn.Parameter(torch.randn(d) * 0.02)  # stands in for h(ô) when a step was not decoded
         if cfg.freeze:
             self.lm.requires_grad_(False)
+        if cfg.lora_rank > 0:  # in place: the LM's own weights freeze, its adapters (B = 0 at first) train
+            from peft import LoraConfig, inject_adapter_in_model
+
+            lora = LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha, target_modules=LORA_TARGETS)
+            inject_adapter_in_model(lora, self.lm)
 
     @property
     def num_queries(self) -> int:

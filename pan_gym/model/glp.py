@@ -138,6 +138,19 @@ def _check_frames(frames: torch.Tensor, size: int, name: str = "frames") -> None
         raise ValueError(f"{name} must have shape (B, {size}, {size}, 3), got {tuple(frames.shape)}")
 
 
+def _as_adapted(
+    tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Saved weights of layers that now carry LoRA adapters renamed to their base layers (``x.q_proj.weight`` ->
+    ``x.q_proj.base_layer.weight``); the others as saved."""
+    out = {}
+    for k, v in tensors.items():
+        module, _, leaf = k.rpartition(".")
+        base = f"{module}.base_layer.{leaf}"
+        out[base if k not in expected and base in expected else k] = v
+    return out
+
+
 class PanWorldModel(nn.Module):
     """The GLP world model. Build with ``from_preset`` / ``from_config``; persist with ``save_pretrained``."""
 
@@ -232,6 +245,7 @@ class PanWorldModel(nn.Module):
 
         ``overrides`` change the saved config first (``apply_overrides``, e.g. ``diffusion.sampler_steps=4``: the
         inference settings); ones that add a module (``backbone.supervision=latent``'s head;
+        ``backbone.lora_rank``'s adapters, the saved LM weights becoming their base layers;
         ``decoder.copy_gate=true``'s output rows, ``Decoder.add_gate_rows``) keep its initialisation while every
         saved weight loads as saved; ones that drop or reshape a saved weight raise ``io.CheckpointError`` naming
         it."""
@@ -252,7 +266,7 @@ class PanWorldModel(nn.Module):
             # training: the file must fit the model it was written for, and every saved weight the new model
             # unchanged; new modules keep their init
             tensors = io.read_weights(directory, cls(saved_cfg)._persistent_state())
-            tensors = model.decoder.add_gate_rows(tensors, "decoder.")
+            tensors = _as_adapted(model.decoder.add_gate_rows(tensors, "decoder."), expected)
             bad = [k for k, v in tensors.items() if k not in expected or v.shape != expected[k].shape]
             if bad:
                 raise io.CheckpointError(

@@ -191,10 +191,11 @@ def write_tiny_checkpoints(root: str | Path, seed: int = 0) -> TinyDirs:
     return TinyDirs(write_qwen(root / "qwen", seed), write_wan(root / "wan", seed))
 
 
-def paper_train_args(dirs: TinyDirs, out: str | Path, steps: int = 3) -> list[str]:
+def paper_train_args(dirs: TinyDirs, out: str | Path, steps: int = 3, lora_rank: int = 0) -> list[str]:
     """``pan-gym train`` options that train the paper preset from ``dirs`` at the tiny size with PAN's recipe
-    (h and the LM frozen, bf16 autocast, activation checkpointing); add ``--fsdp`` under ``torchrun``."""
-    config = ",".join([
+    (h and the LM frozen, bf16 autocast, activation checkpointing; LoRA adapters on the LM with ``lora_rank``);
+    add ``--fsdp`` under ``torchrun``."""
+    config = ",".join([f"backbone.lora_rank={lora_rank}",
         f"qwen_path={dirs.qwen}", f"vae.path={dirs.wan / 'vae'}", f"decoder.path={dirs.wan}",
         f"image_size={TINY_SIZE}", "frames_per_chunk=2", "diffusion.sampler_steps=2", "diffusion.guidance_scale=1.0",
     ])  # fmt: skip

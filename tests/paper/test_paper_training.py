@@ -1,6 +1,6 @@
 """The paper preset from the tiny real-format directories, trained as PAN is (h and the LM frozen, queries and DiT
-trained, bf16 autocast, activation checkpointing, FSDP2 over 2 gloo processes), saved, reloaded, and stepped in
-the gymnasium env."""
+trained, here with LoRA adapters on the LM; bf16 autocast, activation checkpointing, FSDP2 over 2 gloo processes),
+saved, reloaded, and stepped in the gymnasium env."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_paper_preset_trains_with_fsdp_saves_reloads_and_steps_the_env(tiny_dirs
         "-m",
         "pan_gym.train",
     ]
-    proc = subprocess.run([*cmd, *paper_train_args(tiny_dirs, out), "--fsdp"], env=env(), capture_output=True,
+    proc = subprocess.run([*cmd, *paper_train_args(tiny_dirs, out, lora_rank=4), "--fsdp"], env=env(), capture_output=True,
                           text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert {p.name for p in (out / "checkpoints").iterdir()} == {"step_000002", "step_000003"}
@@ -42,7 +42,11 @@ def test_paper_preset_trains_with_fsdp_saves_reloads_and_steps_the_env(tiny_dirs
     assert model.cfg.qwen_path == str(tiny_dirs.qwen) and model.cfg.backbone.hidden_size == 64
     qwen = {k: v for f in sorted(tiny_dirs.qwen.glob("*.safetensors")) for k, v in load_file(f).items()}
     key = "layers.1.mlp.down_proj.weight"
-    assert torch.equal(model.backbone.lm.state_dict()[key], qwen[f"model.{key}"].float())  # frozen: unchanged
+    lm = model.backbone.lm.state_dict()
+    assert torch.equal(lm[key], qwen[f"model.{key}"].float())  # frozen: unchanged
+    q = "layers.0.self_attn.q_proj"
+    assert torch.equal(lm[f"{q}.base_layer.weight"], qwen[f"model.{q}.weight"].float())  # under its adapter
+    assert lm[f"{q}.lora_B.default.weight"].abs().sum() > 0  # the adapter trained (B starts at 0)
     step2 = out / "checkpoints" / "step_000002"
     assert (step2 / SHARDED / "__1_0.distcp").is_file()  # FSDP2: each rank wrote its own shards
     earlier = PanWorldModel.from_pretrained(export_model(step2, tmp_path / "step2", ema=False))
