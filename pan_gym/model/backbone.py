@@ -105,6 +105,19 @@ LORA_TARGETS = [
 ]  # the LM's attention projections (``backbone.lora_rank``)
 
 
+def as_adapted(
+    tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Saved weights of layers that now carry LoRA adapters renamed to their base layers (``x.q_proj.weight`` ->
+    ``x.q_proj.base_layer.weight``); the others as saved."""
+    out = {}
+    for k, v in tensors.items():
+        module, _, leaf = k.rpartition(".")
+        base = f"{module}.base_layer.{leaf}"
+        out[base if k not in expected and base in expected else k] = v
+    return out
+
+
 class Backbone(nn.Module):
     """Queries + Qwen2.5-VL language model; ``step`` for inference, ``teacher_forced`` for training."""
 

@@ -33,7 +33,7 @@ from pan_gym.batched import Batched
 from pan_gym.config import PanConfig, apply_overrides, preset
 from pan_gym.diffusion.swin_dpm import SwinDenoiser, SwinState
 from pan_gym.model import io
-from pan_gym.model.backbone import Backbone, BackboneCache
+from pan_gym.model.backbone import Backbone, BackboneCache, as_adapted
 from pan_gym.model.decoder import ChunkCondition, Decoder, Velocity, load_dit
 from pan_gym.model.encoder import VisionEncoder
 from pan_gym.model.glp_loss import glp_loss
@@ -136,19 +136,6 @@ def _check_frames(frames: torch.Tensor, size: int, name: str = "frames") -> None
         )
     if frames.dim() != 4 or tuple(frames.shape[1:]) != (size, size, 3):
         raise ValueError(f"{name} must have shape (B, {size}, {size}, 3), got {tuple(frames.shape)}")
-
-
-def _as_adapted(
-    tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]
-) -> dict[str, torch.Tensor]:
-    """Saved weights of layers that now carry LoRA adapters renamed to their base layers (``x.q_proj.weight`` ->
-    ``x.q_proj.base_layer.weight``); the others as saved."""
-    out = {}
-    for k, v in tensors.items():
-        module, _, leaf = k.rpartition(".")
-        base = f"{module}.base_layer.{leaf}"
-        out[base if k not in expected and base in expected else k] = v
-    return out
 
 
 class PanWorldModel(nn.Module):
@@ -266,7 +253,7 @@ class PanWorldModel(nn.Module):
             # training: the file must fit the model it was written for, and every saved weight the new model
             # unchanged; new modules keep their init
             tensors = io.read_weights(directory, cls(saved_cfg)._persistent_state())
-            tensors = _as_adapted(model.decoder.add_gate_rows(tensors, "decoder."), expected)
+            tensors = as_adapted(model.decoder.add_gate_rows(tensors, "decoder."), expected)
             bad = [k for k, v in tensors.items() if k not in expected or v.shape != expected[k].shape]
             if bad:
                 raise io.CheckpointError(
