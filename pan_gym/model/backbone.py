@@ -203,9 +203,8 @@ class Backbone(nn.Module):
         if mask is None and n > 1:  # causal over cache + new tokens, built once per call (not per layer)
             past = kv.get_seq_length() if kv is not None else 0
             mask = torch.ones(n, past + n, dtype=torch.bool, device=embeds.device).tril(past)
-        if (
-            mask is not None and mask.dtype == torch.bool
-        ):  # additive: sdpa would convert a bool mask per layer
+        if mask is not None and mask.dtype == torch.bool:
+            # additive: sdpa would convert a bool mask per layer
             mask = torch.zeros(mask.shape, dtype=embeds.dtype, device=embeds.device).masked_fill_(
                 ~mask, -torch.inf
             )

@@ -36,9 +36,9 @@ from pan_gym.model import io
 from pan_gym.model.backbone import Backbone, BackboneCache, as_adapted
 from pan_gym.model.decoder import ChunkCondition, Decoder, Velocity, load_dit
 from pan_gym.model.encoder import VisionEncoder
-from pan_gym.model.glp_loss import glp_loss
-from pan_gym.model.latent import LatentPredictor
+from pan_gym.model.glp_loss import TrainingWindow, glp_loss, predict_states, sample_window
 from pan_gym.model.pretrained import QWEN_TEXT_FIELDS, QWEN_VISION_FIELDS, config_from_checkpoints
+from pan_gym.model.registry import model_class
 from pan_gym.model.reward import RewardHead
 from pan_gym.model.text import ActionTextEncoder, MiniLMTextEncoder, QwenTextEncoder, UMT5TextEncoder
 from pan_gym.model.vae import make_latent_space
@@ -139,7 +139,15 @@ def _check_frames(frames: torch.Tensor, size: int, name: str = "frames") -> None
 
 
 class PanWorldModel(nn.Module):
-    """The GLP world model. Build with ``from_preset`` / ``from_config``; persist with ``save_pretrained``."""
+    """The GLP world model. Build with ``from_preset`` / ``from_config``; persist with ``save_pretrained``.
+
+    A config that switches on one of PAN's ablations builds that ablation's class (``model.registry``)."""
+
+    def __new__(cls, cfg: PanConfig | None = None, *args, **kwargs):
+        # the composed class of the ablations cfg switches on; copies (no arguments) are built as they are
+        if cls is PanWorldModel and cfg is not None:
+            cls = model_class(cls, cfg)
+        return super().__new__(cls)
 
     def __init__(self, cfg: PanConfig, qwen: Qwen2_5_VLModel | None = None):
         super().__init__()
@@ -158,25 +166,19 @@ class PanWorldModel(nn.Module):
         dit = load_dit(cfg.decoder.path) if cfg.decoder.path is not None else None
         self.decoder = Decoder(cfg.decoder, self.latent.channels, text_dim, d, cfg.frames_per_chunk, dit)
         self.reward_head = RewardHead(d, self.text.dim, cfg.reward.hidden_size)
-        if cfg.backbone.supervision == "latent":  # P: ŝ -> the next frame's tokens (JEPA-style ablation)
-            self.latent_head = LatentPredictor(
-                d, self.backbone.n_vis, qwen.config.text_config.num_attention_heads
-            )
-        self.sampler = SwinDenoiser(
-            cfg.diffusion.sampler_steps,
-            cfg.diffusion.shift,
-            cfg.diffusion.cond_sigma,
-            cfg.diffusion.noise_offset,
-            cfg.diffusion.window,
-        )
+        self.sampler = self._make_sampler(cfg)
+
+    @staticmethod
+    def _make_sampler(cfg: PanConfig) -> SwinDenoiser:
+        d = cfg.diffusion
+        return SwinDenoiser(d.sampler_steps, d.shift, d.cond_sigma, d.noise_offset)
 
     @staticmethod
     def _make_text(cfg: PanConfig, qwen: Qwen2_5_VLModel) -> ActionTextEncoder | nn.Module:
         t = cfg.text
         if t.kind == "qwen":
-            if (
-                cfg.qwen_path is None
-            ):  # layout only (e.g. on the meta device): the width is all that is needed
+            if cfg.qwen_path is None:
+                # layout only (e.g. on the meta device): the width is all that is needed
                 stub = nn.Module()
                 stub.dim = qwen.config.text_config.hidden_size
                 return stub
@@ -188,7 +190,6 @@ class PanWorldModel(nn.Module):
             hidden_size=t.scratch_hidden_size,
             num_layers=t.scratch_layers,
             freeze=t.freeze if t.kind == "minilm" else False,
-            same_architecture=t.kind == "minilm-random",
         )
 
     # ---- construction ---------------------------------------------------------------------------------------
@@ -231,11 +232,9 @@ class PanWorldModel(nn.Module):
         """Load a directory written by ``save_pretrained`` (local paths only); raises ``io.CheckpointError``.
 
         ``overrides`` change the saved config first (``apply_overrides``, e.g. ``diffusion.sampler_steps=4``: the
-        inference settings); ones that add a module (``backbone.supervision=latent``'s head;
-        ``backbone.lora_rank``'s adapters, the saved LM weights becoming their base layers;
-        ``decoder.copy_gate=true``'s output rows, ``Decoder.add_gate_rows``) keep its initialisation while every
-        saved weight loads as saved; ones that drop or reshape a saved weight raise ``io.CheckpointError`` naming
-        it."""
+        inference settings); ones that add a module (``backbone.supervision=latent``'s head, ``backbone.lora_rank``'s
+        adapters over the saved LM weights, ``decoder.copy_gate=true``'s output rows) keep its initialisation while
+        every saved weight loads as saved; ones that drop or reshape a saved weight raise ``io.CheckpointError``."""
         raw = io.read_config(directory)
         try:
             saved_cfg = PanConfig.from_dict(raw)
@@ -320,16 +319,12 @@ class PanWorldModel(nn.Module):
 
     def decoder_text_of(self, actions: list[str], text: torch.Tensor, mask: torch.Tensor):
         """The text the decoder reads for ``actions``, (B, L, E) and (B, L): the action text's encoding ``text``,
-        ``mask`` (or the DiT's own UMT5 encoding); the empty text's when ``decoder.action_text`` is off."""
-        if not self.cfg.decoder.action_text:
-            actions = [""] * len(actions)
-            if self.decoder_text is None:
-                return self.text(actions)
+        ``mask``, or the DiT's own UMT5 encoding of them."""
         return (text, mask) if self.decoder_text is None else self.decoder_text(actions)
 
     def decoder_state(self, s_hat: torch.Tensor) -> torch.Tensor:
-        """ŝ (…, Q, D) as the decoder is given it: itself, or zeros when ``decoder.use_state`` is off."""
-        return s_hat if self.cfg.decoder.use_state else torch.zeros_like(s_hat)
+        """ŝ (…, Q, D) as the decoder is given it."""
+        return s_hat
 
     @_inference
     def decode(self, state: RolloutState, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -389,12 +384,16 @@ class PanWorldModel(nn.Module):
         """Flow-matching loss through the decoder (+ reward head), teacher-forced over N action steps.
         ``zero_state``: h and f are not run and the decoder is given ŝ = 0 (PAN's stage 1, ``decoder``).
 
-        With ``backbone.supervision = "latent"`` (ablation) h and f learn from the latent-matching loss alone
-        (``latent`` + ``variance``, model/latent.py) and the decoder and reward head see ŝ under stop-gradient.
-        With ``diffusion.window = False`` (ablation) the window holds the conditioning frame and one chunk only,
-        denoised over the full noise range (last-frame chaining).
-
         batch: ``first_frame`` uint8 (B, H, W, 3), ``frames`` uint8 (B, N, T, H, W, 3), ``actions`` B lists of N
         str; optional ``rewards`` (B, N), ``terminated`` (B, N), ``mission`` (B str).
         """
         return glp_loss(self, batch, generator, zero_state=zero_state)
+
+    def training_states(self, first, frames, text, generator) -> tuple[torch.Tensor, dict, torch.Tensor]:
+        """ŝ (B, N, Q, D) teacher-forced, and the terms h, f learn from besides the decoder's (none) and their sum."""
+        s_hat, _ = predict_states(self, first, frames, text, generator)
+        return s_hat, {}, torch.zeros((), device=s_hat.device)
+
+    def training_window(self, first, frames, generator) -> TrainingWindow:
+        """The noised Causal Swin-DPM window of each sample the decoder's loss scores (``sample_window``)."""
+        return sample_window(self, first, frames, generator)

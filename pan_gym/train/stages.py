@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pan_gym.model.glp_loss import glp_loss, reward_stage_loss
+from pan_gym.model.glp_loss import reward_stage_loss
 from pan_gym.train.args import STAGES
 from pan_gym.train.losses import vae_loss
 
@@ -86,10 +86,14 @@ class StageLoss(nn.Module):
             batch = {k: v for k, v in batch.items() if k not in ("rewards", "terminated")}
             out = m.loss(batch, generator, zero_state=True)
             return {"loss": out["flow"], "flow": out["flow"].detach()}
-        # dynamics: h, f by latent matching alone, the decoder not run; render: the full loss, of which only the
-        # decoder's and reward head's terms reach trainable parameters (h, f are frozen)
         if self.stage == "reward":
             out = reward_stage_loss(m, batch, generator)
             return {"loss": out["loss"], "reward": out["reward"].detach()}
-        out = glp_loss(m, batch, generator, render=self.stage != "dynamics")
+        # dynamics: h, f by the model's own dynamics loss, the decoder not run (an ablation's: latent matching);
+        # render: the full loss, of which only the decoder's and reward head's terms reach trainable parameters
+        if self.stage == "dynamics" and not hasattr(m, "dynamics_loss"):
+            raise ValueError(
+                "the dynamics stage needs backbone.supervision=latent (nothing else trains h, f apart)"
+            )
+        out = m.dynamics_loss(batch, generator) if self.stage == "dynamics" else m.loss(batch, generator)
         return {k: (v if k == "loss" else v.detach()) for k, v in out.items()}

@@ -122,11 +122,10 @@ def test_quarter_offset_keeps_the_earlier_chunk_a_quarter_behind():
     assert torch.allclose(state.prev_traj[0], torch.full((1, 3, 1, 4, 4), -0.25))
 
 
-def test_offset_one_and_no_window_denoise_each_chunk_alone():
-    for den in (SwinDenoiser(steps=2, offset=1.0), SwinDenoiser(steps=2, window=False)):
-        calls, state = _two_chunks(den)
-        assert [c[:2] for c in calls] == [(2, 1)] * 2  # conditioning frame + the chunk, never a partner
-        assert state.prev_traj == []
+def test_offset_one_denoises_each_chunk_alone():
+    calls, state = _two_chunks(SwinDenoiser(steps=2, offset=1.0))
+    assert [c[:2] for c in calls] == [(2, 1)] * 2  # conditioning frame + the chunk, never a partner
+    assert state.prev_traj == []
     pan_calls, _ = _two_chunks(SwinDenoiser(steps=2))
     assert [c[:2] for c in pan_calls] == [(3, 2), (2, 1)]  # PAN: the first half beside the earlier chunk
 

@@ -1,12 +1,20 @@
-"""The ablation switches change behaviour (and the defaults stay PAN's design)."""
+"""The ablations' models (pan_gym/ablate/models.py): each switch builds its mixin's class, changes behaviour as
+named, and the defaults stay PAN's design."""
+
+import copy
+import dataclasses
 
 import pytest
 import torch
 
-from pan_gym.config import apply_overrides, preset
+from pan_gym.ablate import models
+from pan_gym.ablate.latent import latent_losses
+from pan_gym.config import ConfigError, PanConfig, apply_overrides, preset
+from pan_gym.diffusion.swin_dpm import SwinDenoiser
+from pan_gym.model import registry
 from pan_gym.model.glp import PanWorldModel
-from pan_gym.model.latent import latent_losses
 from pan_gym.model.text import MiniLMTextEncoder, minilm_path
+from tests.diffusion.test_swin_dpm import _two_chunks
 from tests.model.conftest import random_batch
 
 
@@ -38,6 +46,44 @@ def test_defaults_are_pans_design():
     ):
         with pytest.raises(ValueError):
             apply_overrides(preset("tiny"), bad)
+
+
+def _switches(cfg: object, prefix: str = "") -> list[tuple[str, object]]:
+    """Every (key, value) a config field marks as an ablation."""
+    found = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            found += _switches(value, f"{prefix}{f.name}.")
+        found += [(f"{prefix}{f.name}", v) for v in f.metadata.get("ablation", ())]
+    return found
+
+
+def test_every_ablation_switch_is_implemented_and_composes():
+    switches = _switches(PanConfig())
+    assert len(switches) == 5 and set(registry.registered()) == set(switches)
+    both = _model("decoder.use_state=false,diffusion.window=false")
+    assert isinstance(both, models.NoState) and isinstance(both, models.NoWindow)
+    assert isinstance(both.sampler, models.ChainedDenoiser) and type(_model().sampler) is SwinDenoiser
+    # one composed class per set of switches
+    assert type(_model("decoder.use_state=false")) is type(_model("decoder.use_state=false", seed=1))
+    twin = copy.deepcopy(both)
+    assert type(twin) is type(both) and torch.equal(twin.backbone.queries, both.backbone.queries)
+
+
+def test_an_ablation_with_no_implementation_is_refused(monkeypatch):
+    monkeypatch.setattr(registry, "registered", lambda: {})
+    assert type(_model()) is PanWorldModel
+    with pytest.raises(ConfigError, match="decoder.use_state=False: ablations with no implementation"):
+        _model("decoder.use_state=false")
+
+
+def test_an_ablations_model_saves_and_loads_as_itself(tmp_path):
+    model = _model("decoder.action_text=false")
+    loaded = PanWorldModel.from_pretrained(model.save_pretrained(tmp_path / "m"))
+    assert type(loaded) is type(model) and isinstance(loaded, models.NoActionText)
+    plain = PanWorldModel.from_pretrained(tmp_path / "m", overrides="decoder.action_text=true")
+    assert type(plain) is PanWorldModel
 
 
 def test_latent_supervision_keeps_the_decoder_gradient_away_from_h_and_f():
@@ -94,6 +140,21 @@ def test_no_window_denoises_each_chunk_alone_in_training_and_inference():
     assert _decoder_frames(_model("diffusion.window=false")) == [3, 3, 3, 3, 3]  # one chunk, always alone
 
 
+def test_chained_denoiser_denoises_each_chunk_alone():
+    calls, state = _two_chunks(models.ChainedDenoiser(steps=2))
+    assert [c[:2] for c in calls] == [(2, 1)] * 2 and state.prev_traj == []  # never a partner chunk
+
+
+def test_no_window_trains_on_first_chunks_alone():
+    model = _model("diffusion.window=false")
+    batch = random_batch(b=8, n=3)
+    first, frames = batch["first_frame"], batch["frames"]
+    win = model.training_window(first, frames, torch.Generator().manual_seed(0))
+    # the conditioning frame and chunk A (T = 2)
+    assert win.x.shape[2] == 3 and win.sigma.shape == (8, 3) and len(win.chunks) == 1
+    assert (win.frame_on == 1).all() and (win.sigma[:, 1:] > 0.5).any()  # every window is a first chunk
+
+
 def _train_sigmas(model: PanWorldModel) -> torch.Tensor:
     """The per-frame σ (B, F) the decoder sees in one training loss (8 windows of 3 actions, shift 1)."""
     seen, forward = [], model.decoder.forward
@@ -119,7 +180,7 @@ def test_noise_offset_changes_the_training_noise():
 def test_minilm_random_is_minilm_architecture_at_random_init():
     torch.manual_seed(0)
     pre = MiniLMTextEncoder(pretrained=True)
-    rnd = MiniLMTextEncoder(pretrained=False, same_architecture=True)
+    rnd = models.RandomMiniLM._make_text(preset("tiny"), None)
     shape = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size")
     assert [getattr(rnd.bert.config, k) for k in shape] == [getattr(pre.bert.config, k) for k in shape]
     assert sum(p.numel() for p in rnd.parameters()) == sum(p.numel() for p in pre.parameters())
@@ -170,3 +231,35 @@ def test_one_round_model_trains_and_rolls_out():
     for _ in range(3):
         _, frames = model.step(state, ["move forward"], torch.Generator().manual_seed(0))
     assert frames.shape == (1, 2, 64, 64, 3) and state.backbone.num_rounds == 1
+
+
+@pytest.mark.parametrize("use_state", [True, False])
+def test_use_state_off_cuts_the_decoder_off_the_backbone(use_state):
+    torch.manual_seed(0)
+    cfg = apply_overrides(preset("tiny"), f"decoder.use_state={str(use_state).lower()}")
+    model = PanWorldModel.from_config(cfg).eval()
+    for sa in model.decoder.state_attn:  # a trained state stream (its zero init would hide ŝ either way)
+        torch.nn.init.normal_(sa.to_out.weight, std=0.1)
+    frame = torch.randint(
+        0, 256, (1, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    frames = []
+    for _ in range(2):
+        state = model.start(frame)
+        frames.append(model.step(state, ["turn left"], torch.Generator().manual_seed(1))[1])
+        with torch.no_grad():
+            model.backbone.queries.add_(1.0)  # another backbone, hence another ŝ
+    assert torch.equal(frames[0], frames[1]) is not use_state
+
+
+def test_without_action_text_the_decoder_reads_the_action_only_through_the_state():
+    """``decoder.action_text=false``: the decoder's text is the empty text's for every action, so two actions differ
+    in what the decoder is given only through ŝ."""
+    torch.manual_seed(0)
+    model = PanWorldModel.from_config(apply_overrides(preset("tiny"), "decoder.action_text=false")).eval()
+    state = model.start(torch.zeros(2, 64, 64, 3, dtype=torch.uint8))
+    model.predict(state, ["turn left", "pick up the blue key"])
+    text, mask = state.pending.text, state.pending.text_mask
+    assert torch.equal(text[0], text[1]) and torch.equal(mask[0], mask[1]) and mask.sum(-1).tolist() == [2, 2]
+    assert not torch.equal(state.pending.state[0], state.pending.state[1])
+    assert torch.isfinite(model.loss(random_batch(), torch.Generator().manual_seed(0))["loss"])
