@@ -175,8 +175,6 @@ class DiffusionConfig:
     # training windows that are a video's first chunk (σ over [0, 1], no B loss)
     first_chunk_prob: float = 0.25
     cfg_dropout: float = 0.1  # training: drop action+state conditioning with this probability
-    # training: drop the decoder's action text alone (ŝ kept) with this probability, so ŝ must carry the action there
-    text_dropout: float = 0.0
     guidance_scale: float = 1.0  # inference CFG; 1 = off (the paper uses 4)
     # inference: slot-B steps reuse the previous chunk's self-attention keys/values from its own finishing steps
     # (exact: the earlier chunk never sees B) instead of recomputing the whole window; no effect on training

@@ -68,15 +68,6 @@ class ChunkCondition(Batched):
         mask[drop, 0] = True
         return ChunkCondition(self.text * keep[:, None, None], mask, self.state * keep[:, None, None])
 
-    def text_dropped(self, drop: torch.Tensor) -> ChunkCondition:
-        """Samples where ``drop`` (B,) is True get the null text and keep their state: the action must come
-        through ŝ there."""
-        keep = (~drop).to(self.text.dtype)
-        mask = self.text_mask.clone()
-        mask[drop] = False
-        mask[drop, 0] = True
-        return ChunkCondition(self.text * keep[:, None, None], mask, self.state)
-
 
 @dataclass
 class DecoderOutput:

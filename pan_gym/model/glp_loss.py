@@ -181,30 +181,21 @@ def predict_states(model: PanWorldModel, first, frames, text, generator, targets
     return model.backbone.forward_train(vis, text), (tokens if targets else None)
 
 
-def _chance(b: int, p: float, generator, draw: bool) -> torch.Tensor:
-    """(B,) bool, each True with probability ``p``; all False, drawing nothing, unless ``draw``."""
-    if not draw:
-        return torch.zeros(b, dtype=torch.bool)
-    return torch.rand((b,), generator=generator) < p
-
-
 def decoder_losses(model: PanWorldModel, first, frames, actions, text, mask, s_hat, generator) -> dict:
     """The decoder's flow loss on one window per sample, and with the copy gate its ``drawn`` and ``gate`` terms."""
     b, n = frames.shape[:2]
     dcfg = model.cfg.diffusion
     win = model.training_window(first, frames, generator)
-    drop = _chance(b, dcfg.cfg_dropout, generator, model.training).to(s_hat.device)
-    text_drop = _chance(b, dcfg.text_dropout, generator, model.training and dcfg.text_dropout > 0)
+    drop = (
+        (torch.rand((b,), generator=generator) < dcfg.cfg_dropout).to(s_hat.device)
+        if model.training
+        else torch.zeros(b, dtype=torch.bool, device=s_hat.device)
+    )
     text, mask = (
         x.unflatten(0, (b, n)) for x in model.decoder_text_of(actions, text.flatten(0, 1), mask.flatten(0, 1))
     )
     ar, state = torch.arange(b, device=s_hat.device), model.decoder_state(s_hat)
-    conds = [
-        ChunkCondition(text[ar, i], mask[ar, i], state[ar, i])
-        .dropped(drop)
-        .text_dropped(text_drop.to(s_hat.device))
-        for i in win.chunks
-    ]
+    conds = [ChunkCondition(text[ar, i], mask[ar, i], state[ar, i]).dropped(drop) for i in win.chunks]
     pred = model.decoder(win.x, win.sigma, conds, source=win.source)
     target = win.x0 if dcfg.prediction == "x0" else velocity_target(win.x0, win.eps)
     out = {"flow": flow_loss(pred.sample, target, win.weight)}
