@@ -206,7 +206,10 @@ class Imagination:
             self.goals[i], self.steps[i], self.last[i] = opts.get("goal"), 0, frame
             self.world_infos[i] = dict(world_info)
             frames.append(frame)
-            infos.append({"mission": self.missions[i], "step": 0})
+            info = {"mission": self.missions[i], "step": 0}
+            if world_info:  # the world's own reset info (its task, a goal it drew)
+                info["world"] = dict(world_info)
+            infos.append(info)
         stacked = np.stack(frames)  # (b, H, W, 3)
         with self.precision():
             state = self.model.start(torch.from_numpy(stacked))

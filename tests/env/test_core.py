@@ -1,4 +1,5 @@
-"""The env core: the single env is its one-row view, actions are checked once, a failed reward undoes the step."""
+"""The env core: the single env is its one-row view, actions are checked once, a failed reward undoes the step,
+the world's reset info is passed on."""
 
 from __future__ import annotations
 
@@ -72,3 +73,16 @@ def test_reset_options_are_checked_whole_before_anything_changes(world, frame):
     with pytest.raises(ValueError, match="unknown reset options"):
         core.parse_options({"observation": frame, "seed": 1})
     assert core.missions == ["a", "b"] and core.started
+
+
+def test_the_worlds_reset_info_reaches_the_user_under_world(world, frame):
+    venv = PanWorldModelVectorEnv(
+        2, model="tiny", world=world, max_episode_steps=1, termination_threshold=2.0
+    )
+    _, infos = venv.reset(seed=0)
+    assert list(infos["world"]["mission"]) == list(infos["mission"]) and infos["world"]["level"][0]
+    _, _, _, truncated, infos = venv.step(["turn left", "turn left"])
+    # the autoreset episodes' own reset info, not the finished ones'
+    assert truncated.all() and list(infos["world"]["mission"]) == list(infos["mission"])
+    _, info = PanWorldModelEnv(model="tiny", world=world).reset(seed=0, options={"observation": frame})
+    assert "world" not in info  # a start frame the user gave: no world was reset
