@@ -7,6 +7,7 @@ agent all choose from the same menu.
 ``primitives(obs)``: one grid step per action — turn left, turn right, move forward, and "pick up the X" only when
 the frame shows the agent facing X (the world then runs it as the single MiniGrid pickup; farther away it would walk
 to X first, a multi-cell action). Enough for GoTo and PickUp missions; nothing in it moves more than one cell.
+``carry(obs)`` adds "drop it" while the agent faces an empty cell: enough for PutNext.
 
 ``motions(obs)``: Meta-World's gripper motions only (six moves, open, close): no task instruction, whose scripted
 expert would solve the task by itself.
@@ -27,6 +28,7 @@ from functools import cache
 from typing import Any
 
 from agents.scorers import FrameReader
+from pan_gym.worlds.babyai_grid import DIR_VEC
 from pan_gym.worlds.babyai_phrases import COLORS, OBJECTS
 from pan_gym.worlds.metaworld_tasks import GRIPPER_MOTIONS
 
@@ -62,12 +64,31 @@ def primitives(obs: dict[str, Any]) -> list[str]:
     return menu
 
 
+def carry(obs: dict[str, Any]) -> list[str]:
+    """``primitives`` plus "drop it" while the agent faces an empty cell: the moves of a put-next."""
+    menu = primitives(obs)
+    grid = _reader().read(obs["frame"])
+    pose = _reader().agent(grid)
+    if pose is not None:
+        x, y, d = pose
+        fx, fy = x + DIR_VEC[d][0], y + DIR_VEC[d][1]
+        inside = 0 <= fy < grid.shape[0] and 0 <= fx < grid.shape[1]
+        if inside and grid[fy, fx] >= 0 and _reader().kind[grid[fy, fx]] == "":
+            menu.append("drop it")
+    return menu
+
+
 def motions(obs: dict[str, Any]) -> list[str]:
     """Meta-World's gripper motions: "move the gripper left" (right, forward, back, up, down), open, close."""
     return list(GRIPPER_MOTIONS)
 
 
-MENUS: dict[str, Menu | None] = {"valid": None, "primitives": primitives, "motions": motions}
+MENUS: dict[str, Menu | None] = {
+    "valid": None,
+    "primitives": primitives,
+    "carry": carry,
+    "motions": motions,
+}
 
 
 class WithMenu:

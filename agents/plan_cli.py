@@ -196,7 +196,8 @@ def register(app: Any) -> None:
             str,
             typer.Option(
                 help="valid (the actions the world lists at each step) | primitives (BabyAI: turns, forward, "
-                "the pickup of what the agent faces) | motions (Meta-World: the gripper's moves, open, close)."
+                "the pickup of what the agent faces) | carry (primitives and 'drop it': BabyAI PutNext) | "
+                "motions (Meta-World: the gripper's moves, open, close)."
             ),
         ] = "valid",
         scorer: Annotated[

@@ -1,4 +1,5 @@
-"""Scorers that read imagined frames: how close each simulated rollout brings a BabyAI "go to" / "pick up" mission.
+"""Scorers that read imagined frames: how close each simulated rollout brings a BabyAI go-to, pick-up or put-next
+mission.
 
 A scorer is ``(rollouts, mission) -> scores (N,)`` (``agents.simulators.ScoreFn``); planners take one as
 ``score_fn=`` (CEM) or ``scorer=`` (propose–simulate–select). ``MissionDistance`` needs frames, so a
@@ -9,6 +10,9 @@ with ``babyai_grid.tile_labels``), finds the agent (cell and heading) and every 
 names, and counts the turn/forward actions the agent would still need **if nothing stood in the way** to face the
 nearest one (a lower bound: walking around objects is left to the planner's search). Facing a target is done for
 "go to"; "pick up" needs one more action and is done when fewer targets show than in the rollouts' start frame.
+"put the X next to the Y" costs facing X, its pickup, the walk on to face a free cell beside a Y, and the drop (walks
+through empty cells only); once X is carried (fewer X show than at the start, or none), facing such a cell and the
+drop; done when an X stands beside a Y (sharing a side, as BabyAI counts it).
 A rollout scores ``-(its lowest cost) - step·ε`` (soonest best), with the cost of a frame that does not clearly show
 exactly one agent set to ``unreadable``. The model and the oracle are scored by the same rule, so their success
 rates differ only by what the model imagines. Location words ("… behind you") are not read.
@@ -40,6 +44,10 @@ from pan_gym.eval.metrics import TileBook
 from pan_gym.worlds.babyai_grid import DIR_VEC, tile_labels, tileset
 
 _MISSION = re.compile(r"\b(go to|pick up) (?:the|a) (?:(\w+) )?(ball|box|key|door)\b")
+_PUT_NEXT = re.compile(
+    r"\bput (?:the|a) (?:(\w+) )?(ball|box|key) next to (?:the|a) (?:(\w+) )?(ball|box|key|door)\b"
+)
+NEIGHBOURS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # (row, col) steps: BabyAI's "next to" (no diagonals)
 
 
 def parse_mission(mission: str) -> tuple[str, str | None, str]:
@@ -48,6 +56,13 @@ def parse_mission(mission: str) -> tuple[str, str | None, str]:
     if m is None:
         raise ValueError(f"not a BabyAI 'go to' / 'pick up' mission: {mission!r}")
     return m.group(1), m.group(2), m.group(3)
+
+
+def parse_put_next(mission: str) -> tuple[tuple[str | None, str], tuple[str | None, str]] | None:
+    """``"put the red ball next to a key"`` -> ``(("red", "ball"), (None, "key"))``: (colour, type) of the object
+    to move and of the one to put it by; None for any other mission."""
+    m = _PUT_NEXT.search(mission.lower())
+    return None if m is None else ((m.group(1), m.group(2)), (m.group(3), m.group(4)))
 
 
 @cache
@@ -144,12 +159,17 @@ class MissionDistance:
 
         ``start`` (H, W, 3), the frame before the actions: a "pick up" is done when fewer objects match than there.
         """
-        verb, color, kind = parse_mission(mission)
         ids = self.reader.read(frames)  # (..., gh, gw)
+        flat = ids.reshape(-1, *ids.shape[-2:])
+        put = parse_put_next(mission)
+        if put is not None:
+            before = None if start is None else self._put_counts(self.reader.read(start), put[0])
+            out = np.array([self._put_cost(grid, *put, before) for grid in flat], np.float64)
+            return out.reshape(ids.shape[:-2])
+        verb, color, kind = parse_mission(mission)
         before = None
         if verb == "pick up" and start is not None:
             before = len(self.reader.matches(self.reader.read(start), kind, color))
-        flat = ids.reshape(-1, *ids.shape[-2:])
         out = np.array([self._cost(grid, verb, color, kind, before) for grid in flat], np.float64)
         return out.reshape(ids.shape[:-2])
 
@@ -167,6 +187,67 @@ class MissionDistance:
         table = _free_cost(size)
         best = min(int(table[tx - x + size, ty - y + size, d]) for ty, tx in targets)
         return float(best + (verb == "pick up"))  # a pick-up still needs its pickup
+
+    def _put_counts(self, grid: np.ndarray, moved: tuple) -> tuple[int, int]:
+        """(objects matching the one to move, all pickable objects) that a grid shows."""
+        pickable = np.isin(self.reader.kind[grid], ("ball", "box", "key")).sum()
+        return len(self.reader.matches(grid, moved[1], moved[0])), int(pickable)
+
+    def _put_cost(
+        self, grid: np.ndarray, moved: tuple, fixed: tuple, before: tuple[int, int] | None
+    ) -> float:
+        """A put-next's actions still needed: face the object, pick it up, walk on until facing a free cell next
+        to the fixed one, drop it; once carried, face such a cell and drop. Walks go through empty cells only. Another object picked up (fewer objects show than at the start, as many of the
+        one to move) is ``unreadable``: with it in hand the one to move cannot be picked up."""
+        pose = None if (grid < 0).any() else self.reader.agent(grid)
+        anchors = self.reader.matches(grid, fixed[1], fixed[0])  # (m, 2) (row, col)
+        if pose is None or len(anchors) == 0:
+            return self.unreadable
+        movers = self.reader.matches(grid, moved[1], moved[0])
+        n_moved, n_objects = self._put_counts(grid, moved)
+        carried = len(movers) == 0 or (before is not None and n_moved < before[0])
+        if before is not None and n_objects < before[1] and not n_moved < before[0]:
+            return self.unreadable  # another object picked up: the agent cannot pick up the one to move
+        near = {(int(r + dr), int(c + dc)) for r, c in anchors for dr, dc in NEIGHBOURS}
+        if any((int(r), int(c)) in near for r, c in movers):
+            return 0.0  # the level never starts with the two next to each other: it was put there
+        free = [(r, c) for r, c in near if 0 <= r < grid.shape[0] and 0 <= c < grid.shape[1]]
+        free = [(r, c) for r, c in free if self.reader.kind[grid[r, c]] == ""]
+        if not free:
+            return self.unreadable
+        if carried:  # a carried object is not drawn
+            return self._walk(grid, pose, free)[0] + 1
+        reach, at = self._walk(grid, pose, [(int(r), int(c)) for r, c in movers])
+        if at is None:
+            return self.unreadable
+        # then from where it was picked up, its cell now empty
+        fx, fy = at[0] + DIR_VEC[at[2]][0], at[1] + DIR_VEC[at[2]][1]
+        carry, end = self._walk(grid, at, free, opened=(fy, fx))
+        return self.unreadable if end is None else reach + 1 + carry + 1
+
+    def _walk(
+        self, grid: np.ndarray, pose: tuple[int, int, int], cells: list, opened: tuple[int, int] | None = None
+    ) -> tuple[float, tuple[int, int, int] | None]:
+        """Turn/forward actions, through empty cells (and ``opened``) only, until the agent faces one of ``cells``
+        (row, col), and the pose it then has; (``unreadable``, None) when none can be faced."""
+        goal = set(cells)
+        empty = self.reader.kind[grid] == ""  # (gh, gw)
+        if opened is not None:
+            empty[opened] = True
+        seen, queue = {pose}, deque([(pose, 0)])
+        while queue:
+            (x, y, d), n = queue.popleft()
+            fx, fy = x + DIR_VEC[d][0], y + DIR_VEC[d][1]
+            if (fy, fx) in goal:
+                return float(n), (x, y, d)
+            steps = [(x, y, (d + 1) % 4), (x, y, (d - 1) % 4)]
+            if 0 <= fy < grid.shape[0] and 0 <= fx < grid.shape[1] and empty[fy, fx]:
+                steps.append((fx, fy, d))
+            for nxt in steps:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append((nxt, n + 1))
+        return self.unreadable, None
 
     def __call__(self, rollouts: Rollouts, mission: str) -> np.ndarray:
         if rollouts.frames is None:
