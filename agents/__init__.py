@@ -7,6 +7,7 @@
 - ``ModelSimulator``, ``OracleSimulator`` (``agents.simulators``): the world model or the true world as the
   planner's model, batched.
 - ``agents.imagination_ppo``: PPO trained in imagination vs in the real world (``python -m agents.imagination_ppo``).
+- ``agents.goal_ppo``: the same toward goal images on Meta-World (``python -m agents.goal_ppo``).
 
 Names are imported lazily so that ``import agents`` stays cheap.
 """

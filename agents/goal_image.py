@@ -46,7 +46,7 @@ class GoalImage:
         self._goal_tokens: torch.Tensor | None = None  # (N_vis, D)
 
     @torch.no_grad()
-    def _encode(self, frames: np.ndarray) -> torch.Tensor:
+    def encode(self, frames: np.ndarray) -> torch.Tensor:
         """(B, H, W, 3) uint8 -> patch tokens (B, N_vis, D) float32."""
         return self.model.encode(torch.from_numpy(np.ascontiguousarray(frames))).float()
 
@@ -55,13 +55,13 @@ class GoalImage:
         goal = to_frame(np.asarray(goal), self.model.cfg.image_size, "goal")
         key = goal.tobytes()
         if key != self._goal_key:
-            self._goal_key, self._goal_tokens = key, self._encode(goal[None])[0]
+            self._goal_key, self._goal_tokens = key, self.encode(goal[None])[0]
         return self._goal_tokens
 
     def distances(self, frames: np.ndarray, goal: np.ndarray) -> np.ndarray:
         """(..., H, W, 3) uint8 frames -> (...,) mean |h(frame) − h(goal)|."""
         flat = frames.reshape(-1, *frames.shape[-3:])
-        tokens = self._encode(flat)  # (B, N_vis, D)
+        tokens = self.encode(flat)  # (B, N_vis, D)
         d = (tokens - self.goal_tokens(goal)).abs().mean((1, 2))
         return d.numpy().astype(np.float64).reshape(frames.shape[:-3])
 

@@ -274,11 +274,12 @@ def real_env(args: Args) -> VecEnv:
 
 
 # ---- training and evaluation --------------------------------------------------------------------------------------
-def train(venv: VecEnv, args: Args):
+def train(venv: VecEnv, args: Any, policy: str = "MultiInputPolicy"):
+    """SB3 PPO with ``args``' hyperparameters, trained on ``venv``: (the model, seconds)."""
     from stable_baselines3 import PPO
 
     ppo = PPO(
-        "MultiInputPolicy",
+        policy,
         venv,
         n_steps=args.n_steps,
         batch_size=args.batch_size,
