@@ -55,7 +55,10 @@ def _converter(tp: Any):
 
 def parse_args(cls: type, argv: Sequence[str] | None = None) -> Any:
     """Parse ``argv`` (default ``sys.argv[1:]``) into an instance of the dataclass ``cls``."""
-    docs, hints = field_docs(cls), typing.get_type_hints(cls)
+    docs = {
+        k: v for c in reversed(cls.__mro__) if dataclasses.is_dataclass(c) for k, v in field_docs(c).items()
+    }
+    hints = typing.get_type_hints(cls)
     parser = argparse.ArgumentParser(
         description=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None
     )

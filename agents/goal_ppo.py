@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import warnings
 import zipfile
 from dataclasses import asdict, dataclass
@@ -37,14 +36,14 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
 from agents.goal_image import GoalImage
-from agents.imagination_ppo import train
+from agents.imagination_ppo import PPOArgs, finish, train
 from pan_gym.worlds.metaworld_tasks import GRIPPER_MOTIONS
 
 MOTIONS = list(GRIPPER_MOTIONS)
 
 
 @dataclass
-class Args:
+class Args(PPOArgs):
     """Goal-image PPO in imagination vs in the real simulator (equal environment steps)."""
 
     model: str | None = None
@@ -59,38 +58,12 @@ class Args:
     """goal search: sequences kept at each depth"""
     goal_cache: str | None = None
     """a directory that keeps the goal images found (reused when the task and the search match)"""
-    total_timesteps: int = 20_000
-    """environment steps of each PPO run"""
-    num_envs: int = 8
-    """parallel rollouts (imagination: one batched model call per step)"""
-    n_steps: int = 64
-    """PPO rollout length per env between updates"""
-    batch_size: int = 64
-    """PPO minibatch size"""
-    n_epochs: int = 4
-    """PPO epochs per update"""
-    learning_rate: float = 3e-4
-    """Adam learning rate"""
-    gamma: float = 0.95
-    """discount"""
-    ent_coef: float = 0.01
-    """entropy bonus"""
     max_episode_steps: int = 10
     """actions per episode (imagined and real)"""
     eval_episodes: int = 50
     """real-world evaluation episodes (evaluation seeds whose goal was found)"""
-    imagination: bool = True
-    """train in imagination"""
-    real: bool = True
-    """also train the same PPO in the real world for the same steps"""
-    seed: int = 0
-    """seeds PPO, the envs and the draw of training goals"""
-    threads: int = 1
-    """torch threads (the machines here have 2 shared cores)"""
     precision: str = "bf16-weights"
     """the model's arithmetic: fp32, bf16 (autocast) or bf16-weights (the model cast to bf16)"""
-    out: str | None = None
-    """write results.json (and the policies) into this directory"""
 
 
 # ---- goals --------------------------------------------------------------------------------------------------------
@@ -347,23 +320,14 @@ def main(args: Args) -> dict[str, Any]:
             venv = imagination_env(args, BankWorld(world_of(), train_bank), scorer)
         else:
             venv = real_env(args, lambda: BankWorld(world_of(), train_bank), scorer)
-        tic = time.perf_counter()
-        policies[arm], _ = train(venv, args, "CnnPolicy")
-        seconds = time.perf_counter() - tic
+        policies[arm], seconds = train(venv, args, "CnnPolicy")
         venv.close()
-        results[arm] = {**evaluate_real(policies[arm], BankWorld(world_of(), eval_bank), args)}
-        results[arm]["train_seconds"] = seconds
+        results[arm] = {
+            **evaluate_real(policies[arm], BankWorld(world_of(), eval_bank), args),
+            "train_seconds": seconds,
+        }
     results["random"] = evaluate_real(RandomPolicy(args.seed), BankWorld(world_of(), eval_bank), args)
-    if args.imagination and args.real:
-        real = results["real"]["success_rate"]
-        results["imagination_over_real"] = results["imagination"]["success_rate"] / real if real else None
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        for name, policy in policies.items():
-            policy.save(os.path.join(args.out, f"ppo_{name}"))
-        with open(os.path.join(args.out, "results.json"), "w") as f:
-            json.dump(results, f, indent=2)
-    return results
+    return finish(results, policies, args.out)
 
 
 if __name__ == "__main__":

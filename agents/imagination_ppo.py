@@ -42,23 +42,9 @@ VOCAB = (*COLORS, *OBJECTS, "go", "pick", "put", "next", "left", "right", "front
 
 
 @dataclass
-class Args:
-    """PPO in imagination vs PPO in the real world (equal environment steps)."""
+class PPOArgs:
+    """SB3 PPO's hyperparameters and the two arms, shared by the PPO-in-imagination scripts."""
 
-    model: str | None = None
-    """the world model: None for the shipped model (the env's default), a preset (tiny, small) or a directory"""
-    world: str = "babyai"
-    """the world (start states, and the real world for evaluation)"""
-    levels: tuple[str, ...] = ("BabyAI-GoToLocal-v0", "BabyAI-PickupLoc-v0")
-    """BabyAI levels (comma-separated on the command line): GoTo and PickUp missions"""
-    menu: str = "all"
-    """the action menu: all (turns, forward, go to / pick up any object), walk (turns, forward, pick up) or
-    primitives (turns, forward: GoTo missions, e.g. ``--levels BabyAI-GoToObj-v0``)"""
-    obs: str = "frames"
-    """policy input: frames (the last imagined frame, CNN) or state (the predicted latent ŝ, latent-only)"""
-    reward: str = "model"
-    """model (the reward head on ŝ; the world's own reward in the real world) or mission-distance (both arms:
-    ``agents.scorers.MissionReward`` read from the frames, 1 on success, a small penalty per action still needed)"""
     total_timesteps: int = 20_000
     """environment steps of each PPO run"""
     num_envs: int = 8
@@ -75,22 +61,42 @@ class Args:
     """discount"""
     ent_coef: float = 0.01
     """entropy bonus"""
+    imagination: bool = True
+    """train in imagination (``--no-imagination``: the real-world arm alone)"""
+    real: bool = True
+    """also train the same PPO in the real world for the same steps, for comparison"""
+    seed: int = 0
+    """seeds PPO, the envs and the evaluation"""
+    threads: int = 1
+    """torch threads (the machines here have 2 shared cores)"""
+    out: str | None = None
+    """write results.json (and the policies) into this directory"""
+
+
+@dataclass
+class Args(PPOArgs):
+    """PPO in imagination vs PPO in the real world (equal environment steps)."""
+
+    model: str | None = None
+    """the world model: None for the shipped model (the env's default), a preset (tiny, small) or a directory"""
+    world: str = "babyai"
+    """the world (start states, and the real world for evaluation)"""
+    levels: tuple[str, ...] = ("BabyAI-GoToLocal-v0", "BabyAI-PickupLoc-v0")
+    """BabyAI levels (comma-separated on the command line): GoTo and PickUp missions"""
+    menu: str = "all"
+    """the action menu: all (turns, forward, go to / pick up any object), walk (turns, forward, pick up) or
+    primitives (turns, forward: GoTo missions, e.g. ``--levels BabyAI-GoToObj-v0``)"""
+    obs: str = "frames"
+    """policy input: frames (the last imagined frame, CNN) or state (the predicted latent ŝ, latent-only)"""
+    reward: str = "model"
+    """model (the reward head on ŝ; the world's own reward in the real world) or mission-distance (both arms:
+    ``agents.scorers.MissionReward`` read from the frames, 1 on success, a small penalty per action still needed)"""
     max_episode_steps: int = 8
     """episode length cap (imagined and real)"""
     eval_episodes: int = 50
     """real-world evaluation episodes (evaluation seeds, disjoint from training)"""
-    imagination: bool = True
-    """train in imagination (``--no-imagination`` with ``--real``: the real-world baseline alone)"""
-    real: bool = True
-    """also train the same PPO in the real world for the same steps, for comparison"""
-    seed: int = 0
-    """seeds PPO, the env and the evaluation"""
-    threads: int = 1
-    """torch threads (the machines here have 2 shared cores)"""
     precision: str = "fp32"
     """the model's arithmetic: fp32, bf16 (autocast) or bf16-weights (the model cast to bf16; fastest)"""
-    out: str | None = None
-    """write results.json (and the policies) into this directory"""
 
 
 # ---- observations -----------------------------------------------------------------------------------------------
@@ -274,7 +280,7 @@ def real_env(args: Args) -> VecEnv:
 
 
 # ---- training and evaluation --------------------------------------------------------------------------------------
-def train(venv: VecEnv, args: Any, policy: str = "MultiInputPolicy"):
+def train(venv: VecEnv, args: PPOArgs, policy: str = "MultiInputPolicy"):
     """SB3 PPO with ``args``' hyperparameters, trained on ``venv``: (the model, seconds)."""
     from stable_baselines3 import PPO
 
@@ -314,6 +320,21 @@ def evaluate_real(policy, args: Args) -> dict[str, float]:
     return {"success_rate": float(np.mean(wins)), "mean_steps": float(np.mean(lengths))}
 
 
+def finish(results: dict[str, Any], policies: dict[str, Any], out: str | None) -> dict[str, Any]:
+    """Add the imagination ÷ real success ratio (when both arms ran); write the policies and results.json to
+    ``out``."""
+    if "imagination" in results and "real" in results:
+        real = results["real"]["success_rate"]
+        results["imagination_over_real"] = results["imagination"]["success_rate"] / real if real else None
+    if out:
+        os.makedirs(out, exist_ok=True)
+        for name, policy in policies.items():
+            policy.save(os.path.join(out, f"ppo_{name}"))
+        with open(os.path.join(out, "results.json"), "w") as f:
+            json.dump(results, f, indent=2)
+    return results
+
+
 def main(args: Args) -> dict[str, Any]:
     """Train in imagination (and in the real world when ``args.real``); evaluate both in the real world."""
     if args.obs not in ("frames", "state"):
@@ -335,16 +356,7 @@ def main(args: Args) -> dict[str, Any]:
     if args.real:
         policies["real"], seconds = train(real_env(args), args)
         results["real"] = {**evaluate_real(policies["real"], args), "train_seconds": seconds}
-    if args.imagination and args.real:
-        real = results["real"]["success_rate"]
-        results["imagination_over_real"] = results["imagination"]["success_rate"] / real if real else None
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        for name, policy in policies.items():
-            policy.save(os.path.join(args.out, f"ppo_{name}"))
-        with open(os.path.join(args.out, "results.json"), "w") as f:
-            json.dump(results, f, indent=2)
-    return results
+    return finish(results, policies, args.out)
 
 
 if __name__ == "__main__":
