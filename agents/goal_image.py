@@ -65,6 +65,11 @@ class GoalImage:
         d = (tokens - self.goal_tokens(goal)).abs().mean((1, 2))
         return d.numpy().astype(np.float64).reshape(frames.shape[:-3])
 
+    def pair_distances(self, frames: np.ndarray, goals: np.ndarray) -> np.ndarray:
+        """Frames and a goal image for each, uint8 (N, H, W, 3) both -> (N,) mean |h(frame) − h(goal)|."""
+        d = (self.encode(frames) - self.encode(goals)).abs().mean((1, 2))
+        return d.numpy().astype(np.float64)
+
     def __call__(self, rollouts: Rollouts, mission: str) -> np.ndarray:
         if rollouts.goal is None:
             raise ValueError("GoalImage needs a goal image: the planner's obs['goal'] (uint8 H×W×3)")

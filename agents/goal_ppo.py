@@ -10,10 +10,12 @@ V-JEPA 2-AC's goal-image setting as an RL problem. Each episode starts from a st
 (``pan_gym.eval.goals.search_goal`` in the true world, once per seed; ``--goal-cache`` keeps them). The policy sees
 the last frame and the goal image (stacked as one 6-channel image) and picks a gripper motion ("move the gripper left", …, "close the gripper").
 
-The reward is the same in both arms: ``-d(frame, goal) / d(start, goal)``, with ``d`` the goal-image distance of
-``agents.goal_image.GoalImage`` (L1 between the world model's encoder tokens), read from the imagined frame in
-imagination and from the rendered frame in the real world. Episodes last ``max_episode_steps`` actions: imagination
-has no success signal, so neither arm ends an episode early in training.
+The reward is the same in both arms: ``-d(frame, goal) / d(start, goal)``, read from the imagined frame in
+imagination and from the rendered frame in the real world. ``d`` is, by default, ``agents.goal_distance``'s head: a
+CNN trained on real frames of the training starts to predict the hand–target distance (``--reward learned``); or
+``agents.goal_image.GoalImage``'s L1 between the world model's encoder tokens (``--reward goal-image``), which hardly
+tracks the task on reach. Episodes last ``max_episode_steps`` actions: imagination has no success signal, so neither
+arm ends an episode early in training.
 
 Evaluation, both arms: the real simulator, evaluation seeds (from 1,000,000, never used in training), deterministic
 actions; success is the world's own flag (reach: the hand within 5 cm of the target) at any step.
@@ -25,6 +27,7 @@ import json
 import os
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
+from agents import goal_distance
 from agents.goal_image import GoalImage
 from agents.imagination_ppo import PPOArgs, finish, train
 from pan_gym.worlds.metaworld_tasks import GRIPPER_MOTIONS
@@ -58,6 +62,11 @@ class Args(PPOArgs):
     """goal search: sequences kept at each depth"""
     goal_cache: str | None = None
     """a directory that keeps the goal images found (reused when the task and the search match)"""
+    reward: str = "learned"
+    """the distance both arms are paid by: learned (``agents.goal_distance``: a CNN trained on real frames of the
+    training starts, labelled with the hand-target distance) or goal-image (the model's encoder tokens)"""
+    distance_steps: int = 1500
+    """optimizer steps of the learned distance head"""
     max_episode_steps: int = 10
     """actions per episode (imagined and real)"""
     eval_episodes: int = 50
@@ -168,38 +177,28 @@ def stack(frame: np.ndarray, goal: np.ndarray) -> np.ndarray:
 
 
 class GoalObs(VecEnvWrapper):
-    """Frames (N, H, W, 3) -> frame and goal image stacked (N, H, W, 6), and the goal-image reward ``-d(frame,
-    goal) / d(start, goal)``; each row's goal comes from its episode's reset info (``info["world"]["goal"]``)."""
+    """Frames (N, H, W, 3) -> frame and goal image stacked (N, H, W, 6), and the reward ``-d(frame, goal) / d(start,
+    goal)`` for a distance ``d(frames, goals) -> (N,)``; each row's goal comes from its episode's reset info
+    (``info["world"]["goal"]``)."""
 
-    def __init__(self, venv: VecEnv, scorer: GoalImage) -> None:
+    def __init__(self, venv: VecEnv, distance: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> None:
         box = venv.observation_space
         stacked = spaces.Box(0, 255, (*box.shape[:2], 6), np.uint8)
         super().__init__(venv, observation_space=stacked)
-        self.scorer = scorer
+        self.distance = distance
         self.goals = np.zeros((venv.num_envs, *box.shape), np.uint8)  # (N, H, W, 3)
-        self.goal_tokens: torch.Tensor | None = None  # (N, N_vis, D)
         self.start_distance = np.ones(venv.num_envs)  # (N,)
-
-    def _distance(self, frames: np.ndarray, rows: Any = slice(None)) -> np.ndarray:
-        """(n, H, W, 3) frames of ``rows`` -> (n,) the goal-image distance of each to its row's goal."""
-        return (self.scorer.encode(frames) - self.goal_tokens[rows]).abs().mean((1, 2)).numpy()
 
     def _new_goals(self, rows: list[int], goals: list[np.ndarray], first: np.ndarray) -> None:
         """New episodes in ``rows``: their goals, and their first frames' distance to them."""
         self.goals[rows] = np.stack(goals)
-        tokens = self.scorer.encode(self.goals[rows])  # (n, N_vis, D)
-        if self.goal_tokens is None:  # the first reset: every row
-            self.goal_tokens = tokens
-        else:
-            self.goal_tokens[rows] = tokens
-        self.start_distance[rows] = np.maximum(self._distance(first[rows], rows), 1e-6)
+        self.start_distance[rows] = np.maximum(self.distance(first[rows], self.goals[rows]), 1e-6)
 
     def _wrap(self, obs: np.ndarray) -> np.ndarray:
         return stack(obs, self.goals)
 
     def reset(self):
         obs = self.venv.reset()
-        self.goal_tokens = None
         goals = [info["world"]["goal"] for info in self.venv.reset_infos]
         self._new_goals(list(range(self.num_envs)), goals, obs)
         return self._wrap(obs)
@@ -210,7 +209,7 @@ class GoalObs(VecEnvWrapper):
         done = np.flatnonzero(dones).tolist()
         for i in done:
             last[i] = infos[i]["terminal_observation"]
-        rewards = (-self._distance(last) / self.start_distance).astype(np.float32)
+        rewards = (-self.distance(last, self.goals) / self.start_distance).astype(np.float32)
         if done:
             for i in done:
                 infos[i]["terminal_observation"] = stack(last[i], self.goals[i])
@@ -220,7 +219,7 @@ class GoalObs(VecEnvWrapper):
         return self._wrap(obs), rewards, dones, infos
 
 
-def imagination_env(args: Args, world: Any, scorer: GoalImage) -> VecEnv:
+def imagination_env(args: Args, world: Any, model: Any, distance: Callable) -> VecEnv:
     """The world model as an SB3 VecEnv over the gripper motions, starts and goals from the training bank."""
     from pan_gym.env import SB3VecEnv
     from pan_gym.env.registration import WORLD_ENV_IDS
@@ -229,7 +228,7 @@ def imagination_env(args: Args, world: Any, scorer: GoalImage) -> VecEnv:
         WORLD_ENV_IDS["metaworld"],
         num_envs=args.num_envs,
         vectorization_mode="vector_entry_point",
-        model=scorer.model,
+        model=model,
         world=world,
         reward=lambda obs, action, info: 0.0,  # GoalObs gives the reward
         max_episode_steps=args.max_episode_steps,
@@ -237,10 +236,10 @@ def imagination_env(args: Args, world: Any, scorer: GoalImage) -> VecEnv:
     )
     sb3 = SB3VecEnv(vec, MOTIONS)
     sb3.seed(args.seed)
-    return GoalObs(sb3, scorer)
+    return GoalObs(sb3, distance)
 
 
-def real_env(args: Args, world_of, scorer: GoalImage) -> VecEnv:
+def real_env(args: Args, world_of, distance: Callable) -> VecEnv:
     """The real simulator, one world per env, starts and goals from the training bank."""
 
     def make(i: int):
@@ -251,7 +250,7 @@ def real_env(args: Args, world_of, scorer: GoalImage) -> VecEnv:
 
         return thunk
 
-    return GoalObs(DummyVecEnv([make(i) for i in range(args.num_envs)]), scorer)
+    return GoalObs(DummyVecEnv([make(i) for i in range(args.num_envs)]), distance)
 
 
 class RandomPolicy:
@@ -293,6 +292,8 @@ def main(args: Args) -> dict[str, Any]:
 
     if not (args.imagination or args.real):
         raise ValueError("nothing to train: give --imagination or --real")
+    if args.reward not in ("learned", "goal-image"):
+        raise ValueError(f"reward must be 'learned' or 'goal-image', got {args.reward!r}")
     torch.set_num_threads(args.threads)
 
     def world_of() -> Any:
@@ -305,21 +306,30 @@ def main(args: Args) -> dict[str, Any]:
     eval_bank = GoalBank.find(
         searcher, eval_seeds(args.eval_episodes), args.goal_depth, args.goal_beam, args.goal_cache
     )
-    searcher.close()
     model = resolve_model(args.model, default="metaworld")
-    scorer = GoalImage(model)
     results: dict[str, Any] = {
         "args": asdict(args),
         "train_goals_found": len(train_bank),
         "eval_goals_found": len(eval_bank),
     }
+    if args.reward == "learned":
+        head, results["distance_head"] = goal_distance.fit(
+            searcher, train_bank, eval_bank, steps=args.distance_steps, seed=args.seed
+        )
+        distance = head.distances
+        if args.out:
+            os.makedirs(args.out, exist_ok=True)
+            goal_distance.save(head, os.path.join(args.out, "goal_distance.safetensors"))
+    else:
+        distance = GoalImage(model).pair_distances
+    searcher.close()
     policies = {}
     arms = [("imagination", args.imagination), ("real", args.real)]
     for arm in [name for name, on in arms if on]:
         if arm == "imagination":
-            venv = imagination_env(args, BankWorld(world_of(), train_bank), scorer)
+            venv = imagination_env(args, BankWorld(world_of(), train_bank), model, distance)
         else:
-            venv = real_env(args, lambda: BankWorld(world_of(), train_bank), scorer)
+            venv = real_env(args, lambda: BankWorld(world_of(), train_bank), distance)
         policies[arm], seconds = train(venv, args, "CnnPolicy")
         venv.close()
         results[arm] = {

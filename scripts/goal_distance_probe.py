@@ -40,10 +40,10 @@ def main() -> None:
         d0 = scorer.distances(frame, goal)
         for _ in range(args.moves):
             chunk, *_ = world.step(MOTIONS[rng.integers(6)])  # the six moves, not open/close
-            obs = world._obs  # Meta-World's observation: the hand first, the target last
+            hand, target = world.hand_and_goal()
             tokens.append(scorer.distances(chunk[-1], goal) / d0)
             pixels.append(np.abs(chunk[-1].astype(int) - goal.astype(int)).mean())
-            true.append(np.linalg.norm(obs[:3] - obs[-3:]))
+            true.append(np.linalg.norm(hand - target))
     print(
         f"{len(true)} states; Spearman with the true hand-target distance: goal-image tokens "
         f"{spearmanr(tokens, true).correlation:.2f}, pixel L1 {spearmanr(pixels, true).correlation:.2f}"

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from agents import goal_distance
 from agents.goal_image import GoalImage
 from agents.goal_ppo import Args, BankWorld, GoalBank, GoalObs, RealEnv, imagination_env, main
 from pan_gym.env.models import resolve_model
@@ -60,7 +61,8 @@ def test_a_bank_world_starts_at_its_seeds_and_hands_over_the_goal(world, bank):
 
 def test_the_reward_reads_each_rows_own_goal_and_follows_new_episodes(world, bank):
     scorer = GoalImage(resolve_model("tiny"))
-    venv = GoalObs(DummyVecEnv([lambda: RealEnv(BankWorld(world, bank), 2) for _ in range(2)]), scorer)
+    envs = DummyVecEnv([lambda: RealEnv(BankWorld(world, bank), 2) for _ in range(2)])
+    venv = GoalObs(envs, scorer.pair_distances)
     obs = venv.reset()
     assert obs.shape == (2, 64, 64, 6) and obs.dtype == np.uint8  # frame and goal stacked
     frames, goals = obs[..., :3], obs[..., 3:].copy()
@@ -79,7 +81,8 @@ def test_the_reward_reads_each_rows_own_goal_and_follows_new_episodes(world, ban
 
 def test_imagination_gives_the_goals_of_its_own_episodes(world, bank):
     args = Args(model="tiny", num_envs=2, max_episode_steps=1, precision="fp32")
-    venv = imagination_env(args, BankWorld(world, bank), GoalImage(resolve_model("tiny")))
+    model = resolve_model("tiny")
+    venv = imagination_env(args, BankWorld(world, bank), model, GoalImage(model).pair_distances)
     obs = venv.reset()
     assert all(any(np.array_equal(g, b) for b in bank.frames) for g in obs[..., 3:])
     obs, rewards, dones, infos = venv.step(np.array([2, 3]))
@@ -90,11 +93,30 @@ def test_imagination_gives_the_goals_of_its_own_episodes(world, bank):
 
 def test_a_smoke_run_trains_both_arms_and_scores_them_in_the_real_world(tmp_path):
     args = Args(model="tiny", train_goals=2, goal_depth=4, goal_beam=4, total_timesteps=32, num_envs=2,
-                n_steps=16, batch_size=16, eval_episodes=2, precision="fp32", out=str(tmp_path))  # fmt: skip
+                n_steps=16, batch_size=16, eval_episodes=2, distance_steps=5, precision="fp32",
+                out=str(tmp_path))  # fmt: skip
     out = main(args)
     for arm in ("imagination", "real", "random"):
         assert 0 <= out[arm]["success_rate"] <= 1 and out[arm]["episodes"] == out["eval_goals_found"]
     assert (tmp_path / "ppo_imagination.zip").exists() and (tmp_path / "ppo_real.zip").exists()
-    assert (tmp_path / "results.json").exists()
+    assert (tmp_path / "results.json").exists() and -1 <= out["distance_head"]["spearman"] <= 1
+    head = goal_distance.load(tmp_path / "goal_distance.safetensors")  # the head that paid both arms
+    assert head.distances(np.zeros((1, 64, 64, 3), np.uint8), np.zeros((1, 64, 64, 3), np.uint8)).shape == (
+        1,
+    )
     with pytest.raises(ValueError, match="nothing to train"):
         main(Args(imagination=False, real=False))
+    with pytest.raises(ValueError, match="reward must be"):
+        main(Args(reward="pixels"))
+
+
+def test_the_learned_distance_is_trained_on_real_labels_and_tracks_them(world, bank):
+    pairs, dist = goal_distance.labelled_pairs(world, bank, moves=3, seed=0)
+    assert pairs.shape == (6, 64, 64, 6) and dist.shape == (6,) and (dist > 0).all()
+    world.reset(seed=int(bank.seeds[0]))
+    hand, goal = world.hand_and_goal()
+    assert hand.shape == goal.shape == (3,)
+    _, untrained = goal_distance.fit(world, bank, bank, moves=4, steps=0, seed=0)
+    _, trained = goal_distance.fit(world, bank, bank, moves=4, steps=300, seed=0)
+    # scored on other random moves than it was trained on
+    assert trained["mae"] < untrained["mae"] / 2, (trained, untrained)
