@@ -3,12 +3,13 @@ simulator for the same number of steps.
 
     python -m agents.goal_ppo --help
     python -m agents.goal_ppo --model tiny --total-timesteps 128 --n-steps 16 --batch-size 16 --train-goals 2 \
-        --eval-episodes 2                                                              # smoke run
+        --eval-episodes 2 --distance-steps 50                                          # smoke run
 
 V-JEPA 2-AC's goal-image setting as an RL problem. Each episode starts from a start state of one Meta-World task
 (reach by default) and is given a goal image: a frame of the task done that the gripper motions can reach
 (``pan_gym.eval.goals.search_goal`` in the true world, once per seed; ``--goal-cache`` keeps them). The policy sees
-the last frame and the goal image (stacked as one 6-channel image) and picks a gripper motion ("move the gripper left", …, "close the gripper").
+the last frame and the goal image (stacked as one 6-channel image) and picks a gripper motion ("move the gripper
+left", …, "close the gripper").
 
 The reward is the same in both arms: ``-d(frame, goal) / d(start, goal)``, read from the imagined frame in
 imagination and from the rendered frame in the real world. ``d`` is, by default, ``agents.goal_distance``'s head: a
