@@ -29,6 +29,12 @@ from pan_gym.worlds.metaworld_tasks import GRIPPER_MOTIONS
 MOVES = list(GRIPPER_MOTIONS)[:6]  # the six moves: open/close leave the hand where it is
 
 
+def stack(frame: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    """A frame and its goal image as one (..., H, W, 6) uint8 image, so that one CNN sees where the arm is and where
+    it should be in the same pixels (this head's input, and goal-image PPO's policy input)."""
+    return np.concatenate([frame, goal], axis=-1)
+
+
 class GoalDistanceHead(nn.Module):
     """(frame, goal image) uint8 (N, 64, 64, 3) each -> predicted hand–target distance (N,) in metres."""
 
@@ -46,8 +52,7 @@ class GoalDistanceHead(nn.Module):
     @torch.no_grad()
     def distances(self, frames: np.ndarray, goals: np.ndarray) -> np.ndarray:
         """Frames and their goal images, uint8 (N, H, W, 3) each -> (N,) float64 metres."""
-        pairs = np.concatenate([frames, goals], axis=-1)
-        return self(torch.from_numpy(np.ascontiguousarray(pairs))).double().numpy()
+        return self(torch.from_numpy(np.ascontiguousarray(stack(frames, goals)))).double().numpy()
 
 
 def labelled_pairs(world: Any, bank: Any, moves: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +64,7 @@ def labelled_pairs(world: Any, bank: Any, moves: int, seed: int) -> tuple[np.nda
         for _ in range(moves):
             chunk, *_ = world.step(MOVES[rng.integers(len(MOVES))])
             hand, target = world.hand_and_goal()
-            pairs.append(np.concatenate([chunk[-1], goal], axis=-1))
+            pairs.append(stack(chunk[-1], goal))
             dist.append(float(np.linalg.norm(hand - target)))
     return np.stack(pairs), np.array(dist, np.float32)
 

@@ -40,6 +40,7 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
 from agents import goal_distance
+from agents.goal_distance import stack
 from agents.goal_image import GoalImage
 from agents.imagination_ppo import PPOArgs, finish, train
 from pan_gym.worlds.metaworld_tasks import GRIPPER_MOTIONS
@@ -169,12 +170,6 @@ class RealEnv(gym.Env):
         chunk, _, success, _, _ = self.world.step(MOTIONS[int(action)])
         self._t += 1
         return chunk[-1], 0.0, False, self._t >= self.max_episode_steps, {"success": bool(success)}
-
-
-def stack(frame: np.ndarray, goal: np.ndarray) -> np.ndarray:
-    """The policy's input: the frame and the goal image as one (..., H, W, 6) uint8 image, so that one CNN sees
-    where the arm is and where it should be in the same pixels."""
-    return np.concatenate([frame, goal], axis=-1)
 
 
 class GoalObs(VecEnvWrapper):

@@ -28,7 +28,6 @@ from functools import cache
 from typing import Any
 
 from agents.scorers import FrameReader
-from pan_gym.worlds.babyai_grid import DIR_VEC
 from pan_gym.worlds.babyai_phrases import COLORS, OBJECTS
 from pan_gym.worlds.metaworld_tasks import GRIPPER_MOTIONS
 
@@ -68,13 +67,9 @@ def carry(obs: dict[str, Any]) -> list[str]:
     """``primitives`` plus "drop it" while the agent faces an empty cell: the moves of a put-next."""
     menu = primitives(obs)
     grid = _reader().read(obs["frame"])
-    pose = _reader().agent(grid)
-    if pose is not None:
-        x, y, d = pose
-        fx, fy = x + DIR_VEC[d][0], y + DIR_VEC[d][1]
-        inside = 0 <= fy < grid.shape[0] and 0 <= fx < grid.shape[1]
-        if inside and grid[fy, fx] >= 0 and _reader().kind[grid[fy, fx]] == "":
-            menu.append("drop it")
+    cell = _reader().front_cell(grid)
+    if cell is not None and _reader().kind[grid[cell]] == "":
+        menu.append("drop it")
     return menu
 
 

@@ -65,6 +65,11 @@ def parse_put_next(mission: str) -> tuple[tuple[str | None, str], tuple[str | No
     return None if m is None else ((m.group(1), m.group(2)), (m.group(3), m.group(4)))
 
 
+def ahead(x: int, y: int, d: int) -> tuple[int, int]:
+    """(x, y) of the cell in front of an agent at (x, y) heading d."""
+    return x + DIR_VEC[d][0], y + DIR_VEC[d][1]
+
+
 @cache
 def _free_cost(size: int) -> np.ndarray:
     """Turn/forward actions to face the cell (dx, dy) away from an agent heading d on an empty plane:
@@ -129,17 +134,23 @@ class FrameReader:
             match &= self.color[grid] == color
         return np.argwhere(match)
 
-    def front(self, grid: np.ndarray) -> tuple[str, str] | None:
-        """(type, colour) of the object the agent faces, None if it faces nothing (or no single agent is shown)."""
+    def front_cell(self, grid: np.ndarray) -> tuple[int, int] | None:
+        """(row, col) of the cell the agent faces, None if that cell is off the grid or unreadable (or no single
+        agent is shown)."""
         pose = self.agent(grid)
         if pose is None:
             return None
-        x, y, d = pose
-        fx, fy = x + DIR_VEC[d][0], y + DIR_VEC[d][1]
-        if not (0 <= fy < grid.shape[0] and 0 <= fx < grid.shape[1]) or grid[fy, fx] < 0:
+        fx, fy = ahead(*pose)
+        inside = 0 <= fy < grid.shape[0] and 0 <= fx < grid.shape[1]
+        return (fy, fx) if inside and grid[fy, fx] >= 0 else None
+
+    def front(self, grid: np.ndarray) -> tuple[str, str] | None:
+        """(type, colour) of the object the agent faces, None if it faces nothing (or no single agent is shown)."""
+        cell = self.front_cell(grid)
+        if cell is None:
             return None
-        kind = str(self.kind[grid[fy, fx]])
-        return (kind, str(self.color[grid[fy, fx]])) if kind else None
+        kind = str(self.kind[grid[cell]])
+        return (kind, str(self.color[grid[cell]])) if kind else None
 
 
 class MissionDistance:
@@ -197,8 +208,9 @@ class MissionDistance:
         self, grid: np.ndarray, moved: tuple, fixed: tuple, before: tuple[int, int] | None
     ) -> float:
         """A put-next's actions still needed: face the object, pick it up, walk on until facing a free cell next
-        to the fixed one, drop it; once carried, face such a cell and drop. Walks go through empty cells only. Another object picked up (fewer objects show than at the start, as many of the
-        one to move) is ``unreadable``: with it in hand the one to move cannot be picked up."""
+        to the fixed one, drop it; once carried, face such a cell and drop. Walks go through empty cells only.
+        Another object picked up (fewer objects show than at the start, as many of the one to move) is
+        ``unreadable``: with it in hand the one to move cannot be picked up."""
         pose = None if (grid < 0).any() else self.reader.agent(grid)
         anchors = self.reader.matches(grid, fixed[1], fixed[0])  # (m, 2) (row, col)
         if pose is None or len(anchors) == 0:
@@ -220,8 +232,7 @@ class MissionDistance:
         reach, at = self._walk(grid, pose, [(int(r), int(c)) for r, c in movers])
         if at is None:
             return self.unreadable
-        # then from where it was picked up, its cell now empty
-        fx, fy = at[0] + DIR_VEC[at[2]][0], at[1] + DIR_VEC[at[2]][1]
+        fx, fy = ahead(*at)  # then on from where it was picked up, its cell now empty
         carry, end = self._walk(grid, at, free, opened=(fy, fx))
         return self.unreadable if end is None else reach + 1 + carry + 1
 
@@ -237,7 +248,7 @@ class MissionDistance:
         seen, queue = {pose}, deque([(pose, 0)])
         while queue:
             (x, y, d), n = queue.popleft()
-            fx, fy = x + DIR_VEC[d][0], y + DIR_VEC[d][1]
+            fx, fy = ahead(x, y, d)
             if (fy, fx) in goal:
                 return float(n), (x, y, d)
             steps = [(x, y, (d + 1) % 4), (x, y, (d - 1) % 4)]

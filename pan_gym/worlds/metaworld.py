@@ -214,13 +214,13 @@ class MetaWorldWorld:
             raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
         return {c: phrasings(c, split) for c in self._canonical}
 
-    # ----------------------------------------------------------------------------------------------- snapshots
     def hand_and_goal(self) -> tuple[np.ndarray, np.ndarray]:
         """The hand's position and the task's goal position, (3,) each, from Meta-World's observation (labels for
         learned goal distances; a policy in the model never sees them)."""
         self._require_sim()
         return self._obs[:3].copy(), self._obs[-3:].copy()
 
+    # ----------------------------------------------------------------------------------------------- snapshots
     def get_state(self) -> dict[str, Any]:
         """A deep snapshot: MuJoCo state, the task's model edits and env fields, env and world RNGs, counters."""
         sim = self._require_sim()
