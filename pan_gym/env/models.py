@@ -20,7 +20,8 @@ from typing import Any
 
 import torch
 
-from pan_gym.config import PRESETS, apply_overrides, preset
+from pan_gym.config import apply_overrides, preset
+from pan_gym.config_presets import PRESETS
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 SHIPPED = {"babyai": ASSETS / "babyai-small", "metaworld": ASSETS / "metaworld-small"}

@@ -68,7 +68,7 @@ def register(app: Any) -> None:
         json_out: Annotated[Path | None, typer.Option("--json", help="Also write every figure here.")] = None,
     ) -> None:
         """Measure imagination speed: components, batch, history, sampler, cache, env, memory, CEM, levers."""
-        from pan_gym.config import PRESETS
+        from pan_gym.config_presets import PRESETS
         from pan_gym.env.models import PRECISIONS
         from pan_gym.perf.suite import DEFAULT_SECTIONS, SECTIONS, BenchConfig, run_suite
 
