@@ -1,7 +1,9 @@
 """Can the model draw "drop it"? BabyAI PutNextLocal starts: the agent picks up the object the mission moves, turns
 until it faces an empty cell, and drops it, in the true world; the model then imagines the drop, once from the frame
-before it alone and once with the episode's real history in the backbone (each executed action's round run by f, its
-real frame in place of a decoded one). Counts whole frames drawn exactly.
+before it alone and once with the episode's real history in the backbone (``PanWorldModel.observe``: each executed
+action's round run by f, its real frame in place of a drawn one), each with the backbone's ŝ and with ŝ = 0
+(``decoder.use_state=false``). What is carried never shows in the frame, so only the history can tell the decoder
+which object to draw. Counts whole frames drawn exactly, and drops whose cell shows the right object and colour.
 
     python scripts/drop_probe.py [--model DIR] [--episodes 30]
 """
@@ -13,17 +15,9 @@ import argparse
 import numpy as np
 import torch
 
-from pan_gym.diffusion.swin_dpm import SwinState
 from pan_gym.env.models import resolve_model
+from pan_gym.eval.metrics import TileBook
 from pan_gym.worlds import make_world
-
-
-def observe(model, state, action: str, frame: np.ndarray) -> None:
-    """Run the backbone's round for ``action``, then take the real ``frame`` (H, W, 3) as its outcome."""
-    model.predict(state, [action])
-    t = torch.from_numpy(frame[None])
-    state.vis, state.pending = model.encode(t), None
-    state.swin = SwinState(last_frame=model.latent.encode(t[:, None]).to(model.dtype))
 
 
 def main() -> None:
@@ -32,31 +26,41 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=30, help="PutNextLocal seeds from 1,000,000")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model = resolve_model(args.model, default="babyai")
+    models = {
+        "ŝ": resolve_model(args.model, default="babyai"),
+        "ŝ = 0": resolve_model(args.model, default="babyai", overrides="decoder.use_state=false"),
+    }
     world = make_world("babyai", levels=("BabyAI-PutNextLocal-v0",))
-    gen = torch.Generator().manual_seed(0)
-    alone = history = n = 0
+    book = TileBook(world.tiles())
+    exact = {(m, h): 0 for m in models for h in ("frame alone", "real history")}
+    cell, n = dict.fromkeys(exact, 0), 0
     for seed in range(1_000_000, 1_000_000 + args.episodes):
         frame, info = world.reset(seed=seed)
         mover = info["mission"].split("put the ")[1].split(" next")[0]
-        state = model.start(torch.from_numpy(frame[None]))
-        chunk, *_ = world.step(f"pick up the {mover}")
-        observe(model, state, f"pick up the {mover}", chunk[-1])
+        past = [(f"pick up the {mover}", world.step(f"pick up the {mover}")[0][-1])]
         for _ in range(4):  # turn until the agent faces an empty cell
             if world.env.grid.get(*world.env.front_pos) is None:
                 break
-            chunk, *_ = world.step("turn left")
-            observe(model, state, "turn left", chunk[-1])
-        before = chunk[-1]
-        after, *_ = world.step("drop it")
+            past.append(("turn left", world.step("turn left")[0][-1]))
+        (x, y), before = world.env.front_pos, past[-1][1]
+        after = world.step("drop it")[0][-1]
         if world.env.carrying is not None:  # nothing was dropped
             continue
         n += 1
-        _, drawn = model.step(model.start(torch.from_numpy(before[None])), ["drop it"], gen)
-        alone += np.array_equal(drawn[0, -1].numpy(), after[-1])
-        _, drawn = model.step(state, ["drop it"], gen)
-        history += np.array_equal(drawn[0, -1].numpy(), after[-1])
-    print(f"{n} drops; drawn exactly from the frame alone: {alone}; with the real history: {history}")
+        truth = book.read(after)
+        for name, model in models.items():
+            gen = torch.Generator().manual_seed(seed)
+            alone = model.start(torch.from_numpy(before[None]))
+            history = model.start(torch.from_numpy(frame[None]))
+            for action, seen in past:
+                model.observe(history, [action], torch.from_numpy(seen[None]))
+            for how, state in (("frame alone", alone), ("real history", history)):
+                drawn = book.read(model.step(state, ["drop it"], gen)[1][0, -1].numpy())
+                exact[name, how] += int((drawn == truth).all())
+                cell[name, how] += int(drawn[y, x] == truth[y, x])
+    print(f"{n} drops (PutNextLocal seeds from 1,000,000); whole grid exact / dropped cell right:")
+    for key in exact:
+        print(f"  {key[0]:6s} {key[1]:13s} {exact[key]:3d} / {cell[key]:3d}")
 
 
 if __name__ == "__main__":

@@ -65,8 +65,10 @@ class Recorder(Simulator):
         self.inner, self.name, self.frames_per_action = inner, inner.name, inner.frames_per_action
         self.groups: list[list[np.ndarray]] = []
 
-    def start(self, frames: np.ndarray, world_states: Sequence[Any] | None = None, missions=None) -> None:
-        self.inner.start(frames, world_states, missions)
+    def start(
+        self, frames: np.ndarray, world_states: Sequence[Any] | None = None, missions=None, pasts=None
+    ) -> None:
+        self.inner.start(frames, world_states, missions, pasts)
         self.groups.append([])
 
     def step(self, actions: Sequence[str]) -> Imagined:

@@ -181,7 +181,7 @@ def register(app: Any) -> None:
         episodes: Annotated[
             int, typer.Option(help="Total episodes wanted in OUT (committed ones are kept).")
         ] = 100,
-        policy: Annotated[str, typer.Option(help="random | expert | mixed | macro")] = "mixed",
+        policy: Annotated[str, typer.Option(help="random | expert | mixed | macro | carry")] = "mixed",
         seed: Annotated[int, typer.Option(help="Episode i uses seed SEED + i (training data: 0).")] = 0,
         max_steps: Annotated[int, typer.Option(help="Action steps per episode at most.")] = 20,
         event_prob: Annotated[

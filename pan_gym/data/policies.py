@@ -7,6 +7,9 @@
   Meta-World's scripted policy running the mission), with rare environment events.
 - ``macro``: the random policy with most weight on the multi-cell actions ("go to the red ball", "pick up the
   blue key", any object in the room, not just the mission's), for a data set rich in them.
+- ``carry``: the random policy weighted so that an object is picked up, carried a few steps and dropped (a drop
+  follows its pick-up after about three actions): what the agent holds never shows in the frame, so these windows
+  are where the backbone's history is the only way to draw the drop.
 - ``mixed``: every step, the expert with probability ``expert_prob``, otherwise the random policy; the expert
   replans from wherever the random steps led.
 
@@ -38,6 +41,13 @@ MACRO_BIAS: dict[str, float] = {
     "pick up the {color} {obj}": 4.0,
     "drop it": 4.0,
     "turn {side}": 2.0,
+}
+# Carry bias: pick up, a few local moves, drop (the gap between them is what the backbone's history must bridge).
+CARRY_BIAS: dict[str, float] = {
+    "pick up the {color} {obj}": 6.0,
+    "drop it": 4.0,
+    "turn {side}": 3.0,
+    "move forward": 2.0,
 }
 
 
@@ -102,11 +112,12 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "expert": ExpertPolicy,
     "mixed": MixedPolicy,
     "macro": lambda: RandomPolicy(event_prob=0.1, template_weights=dict(MACRO_BIAS)),
+    "carry": lambda: RandomPolicy(event_prob=0.05, template_weights=dict(CARRY_BIAS)),
 }
 
 
 def make_policy(name: str, event_prob: float | None = None, macro_prob: float | None = None) -> Policy:
-    """``random``, ``expert``, ``mixed`` or ``macro`` with default settings; ``event_prob`` (0–1) sets the share of
+    """``random``, ``expert``, ``mixed``, ``macro`` or ``carry`` with default settings; ``event_prob`` (0–1) sets the share of
     environment events of every part (a mixed policy then has that share overall), ``macro_prob`` (0–1) the
     expert's share of whole sub-tasks in one action ("go to the red ball" instead of its primitive steps)."""
     if name not in POLICIES:

@@ -5,7 +5,9 @@ is drawn uniformly from every template the start states offer, then one of its a
 the template is walked on with seeded listing actions (at most ``MAX_ADVANCE``) until it does, so templates that
 need a door or a carried object are scored as often as the rest (``unreached``: draws no walk reached, e.g. another
 Meta-World task's action; those take a template the start offers instead). The action is phrased with a train
-phrasing, executed in the true world and imagined from that state's frame alone. Scored on the final frame of each
+phrasing, executed in the true world and imagined from that state's frame and the past that led there (the start's
+warm-up and the walk: their actions and true frames, which the model runs through its backbone, so "drop it" can
+know what is carried). Scored on the final frame of each
 chunk with ``metrics.outcome_shown`` (BabyAI: grid-exact).
 
 The headline ``fidelity`` counts only transitions whose true frame changes (``metrics.changed``): a no-op is "shown"
@@ -33,7 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pan_gym.eval import metrics as M
-from pan_gym.eval.simulators import Simulator
+from pan_gym.eval.simulators import Past, Simulator, by_past_length
 from pan_gym.eval.starts import StartState, listing_action
 from pan_gym.eval.stats import wilson
 from pan_gym.worlds.base import World
@@ -73,7 +75,8 @@ class _Walk:
     def __init__(self, world: World, start: StartState, kind: str):
         self.world, self.kind = world, kind
         self.rng = np.random.default_rng([start.seed, 0xADA])
-        self.points = [(start.frame, start.state, _offered(world, start.state, kind))]
+        past = start.past if start.past is not None else Past(start.frame)
+        self.points = [(start.frame, start.state, _offered(world, start.state, kind), past)]
 
     def first_offering(self, template: str):
         for point in self.points:
@@ -81,9 +84,13 @@ class _Walk:
                 return point
         while len(self.points) <= MAX_ADVANCE:
             self.world.set_state(self.points[-1][1])
-            frame = self.world.step(listing_action(self.world, self.rng))[0][-1]
-            state = self.world.get_state()
-            self.points.append((frame, state, _offered(self.world, state, self.kind)))
+            action = listing_action(self.world, self.rng)
+            chunk, *_, info = self.world.step(action)
+            state, past = (
+                self.world.get_state(),
+                self.points[-1][3].then(info.get("action", action), chunk[-1]),
+            )
+            self.points.append((chunk[-1], state, _offered(self.world, state, self.kind), past))
             if template in self.points[-1][2]:
                 return self.points[-1]
         return None
@@ -94,14 +101,22 @@ def _mean(x: np.ndarray) -> float | None:
 
 
 def imagine_final(
-    simulator: Simulator, befores: np.ndarray, states: list[Any], texts: list[str], batch_size: int
+    simulator: Simulator,
+    befores: np.ndarray,
+    states: list[Any],
+    texts: list[str],
+    batch_size: int,
+    pasts: list[Past | None] | None = None,
 ) -> np.ndarray:
-    """The simulator's final frame for one action from each start, in batches: (N, H, W, 3)."""
-    out = []
-    for i in range(0, len(texts), batch_size):
-        simulator.start(befores[i : i + batch_size], states[i : i + batch_size])
-        out.append(simulator.step(texts[i : i + batch_size]).frames[:, -1])
-    return np.concatenate(out) if out else np.zeros((0, *befores.shape[1:]), np.uint8)
+    """The simulator's final frame for one action from each start (given the past that led there), in batches of
+    one past length: (N, H, W, 3)."""
+    out = np.zeros((len(texts), *befores.shape[1:]), np.uint8)
+    pasts = pasts if pasts is not None else [None] * len(texts)
+    for rows in by_past_length(pasts, batch_size):
+        given = None if pasts[rows[0]] is None else [pasts[i] for i in rows]
+        simulator.start(befores[rows], [states[i] for i in rows], pasts=given)
+        out[rows] = simulator.step([texts[i] for i in rows]).frames[:, -1]
+    return out
 
 
 def action_fidelity(
@@ -120,7 +135,7 @@ def action_fidelity(
     sampler = PhrasingSampler(world.paraphrases("train"))
     tile = world_tile(world)
     universe = sorted({t for st in starts for t in _offered(world, st.state, kind)})
-    befores, trues, states, texts, canon, templates, unreached = [], [], [], [], [], [], 0
+    befores, trues, states, texts, canon, templates, pasts, unreached = [], [], [], [], [], [], [], 0
     for s in tqdm(starts, desc=f"fidelity/{kind}: true outcomes", disable=not progress, leave=False):
         walk = _Walk(world, s, kind)
         for _ in range(actions_per_state if walk.points[0][2] else 0):
@@ -130,7 +145,7 @@ def action_fidelity(
                 unreached += 1
                 point = walk.points[0]
                 template = sorted(point[2])[int(rng.integers(len(point[2])))]
-            before, state, offered = point[0], point[1], point[2][template]
+            before, state, offered, past = point[0], point[1], point[2][template], point[3]
             world.set_state(state)
             action = offered[int(rng.integers(len(offered)))]
             text = sampler.phrase(action, rng)
@@ -143,10 +158,11 @@ def action_fidelity(
             texts.append(text)
             canon.append(info.get("action", action))
             templates.append(template)
+            pasts.append(past)
     if not texts:
         return {"kind": kind, "n": 0, "n_changed": 0, "fidelity": None}
     before, true = np.stack(befores), np.stack(trues)  # (N, H, W, 3) x2
-    pred = imagine_final(simulator, before, states, texts, batch_size)  # (N, H, W, 3)
+    pred = imagine_final(simulator, before, states, texts, batch_size, pasts)  # (N, H, W, 3)
     shown = M.outcome_shown(pred, true, before, tile, psnr_threshold)
     ch = M.changed(before, true, tile)
     cp = M.copied(pred, true, before, tile, psnr_threshold)

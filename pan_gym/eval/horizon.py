@@ -1,7 +1,8 @@
 """Long-horizon forecast: an open-loop rollout of H actions scored step by step against the true rollout.
 
 From each start state the true world plays H actions of a seeded random walk and the simulator is given the same
-actions from the start frame alone (it never sees a true frame again). Two walks (``WALKS``):
+actions from the start frame and the past that led to it (it never sees a true frame after the start). Two walks
+(``WALKS``):
 
 - ``listing`` (the headline): each action drawn as a user meets them, a template uniformly from the world's whole
   listing (agent actions and environment events), then one of its actions (``starts.listing_action``);
@@ -46,7 +47,7 @@ from tqdm import tqdm
 
 from pan_gym.eval import metrics as M
 from pan_gym.eval.fidelity import world_tile
-from pan_gym.eval.simulators import Simulator
+from pan_gym.eval.simulators import Simulator, by_past_length
 from pan_gym.eval.starts import StartState, listing_action, walk_action
 from pan_gym.worlds.base import World
 
@@ -119,9 +120,10 @@ def long_horizon(
     bar = tqdm(
         total=len(starts) * horizon, desc=f"{walk} walk {horizon}: imagine", disable=not progress, leave=False
     )
-    for i in range(0, len(starts), batch_size):
-        group, rolls = starts[i : i + batch_size], rollouts[i : i + batch_size]
-        simulator.start(np.stack([s.frame for s in group]), [s.state for s in group])
+    for rows in by_past_length([s.past for s in starts], batch_size):
+        group, rolls = [starts[i] for i in rows], [rollouts[i] for i in rows]
+        pasts = None if group[0].past is None else [s.past for s in group]
+        simulator.start(np.stack([s.frame for s in group]), [s.state for s in group], pasts=pasts)
         length = max(len(a) for a, _ in rolls)
         preds = []
         for t in range(length):

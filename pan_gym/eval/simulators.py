@@ -4,9 +4,10 @@
 - ``OracleSimulator``: the true world replayed from saved world states (it must score perfectly);
 - ``CopySimulator``: ignores the action and repeats the last frame (the copy baseline).
 
-Each starts B rollouts at frames (``start``) and imagines one action per rollout at a time (``step`` ->
-``Imagined``: the chunk, rewards, terminations, ŝ). A simulator's chunk length T may differ from the world's:
-metrics compare the final frame of each chunk. Planners branch with ``begin(obs)`` and ``simulate(sequences)``:
+Each starts B rollouts at frames (``start``), optionally with the ``Past`` that led to each (the model runs it
+through its backbone: what the agent carries never shows in a frame), and imagines one action per rollout at a
+time (``step`` -> ``Imagined``: the chunk, rewards, terminations, ŝ). A simulator's chunk length T may differ
+from the world's: metrics compare the final frame of each chunk. Planners branch with ``begin(obs)`` and ``simulate(sequences)``:
 N action sequences rolled out from one observation, all together (``Rollouts``).
 
 Example:
@@ -36,6 +37,30 @@ from typing import Any
 
 import numpy as np
 import torch
+
+
+@dataclass(frozen=True)
+class Past:
+    """What led to a frame: the frame it began at and each (action, the frame that action ended on) since; the last
+    step's frame is the frame itself."""
+
+    first: np.ndarray  # (H, W, 3) uint8
+    steps: tuple[tuple[str, np.ndarray], ...] = ()
+
+    def then(self, action: str, frame: np.ndarray) -> Past:
+        """This past followed by ``action``, which ended on ``frame`` (H, W, 3)."""
+        return Past(self.first, (*self.steps, (action, frame)))
+
+
+def by_past_length(pasts: Sequence[Past | None], batch_size: int) -> list[list[int]]:
+    """Index batches of at most ``batch_size`` whose pasts have one length (a ``start`` call takes one), shortest
+    pasts first."""
+    length = [0 if p is None else len(p.steps) for p in pasts]
+    out: list[list[int]] = []
+    for n in sorted(set(length)):
+        rows = [i for i, k in enumerate(length) if k == n]
+        out += [rows[j : j + batch_size] for j in range(0, len(rows), batch_size)]
+    return out
 
 
 @dataclass
@@ -95,9 +120,11 @@ class Simulator:
         frames: np.ndarray,
         world_states: Sequence[Any] | None = None,
         missions: Sequence[str] | None = None,
+        pasts: Sequence[Past] | None = None,
     ) -> None:
         """Begin B rollouts at frames uint8 (B, H, W, 3); ``world_states``: the matching world snapshots (the
-        oracle needs them); ``missions``: what rewards are conditioned on."""
+        oracle needs them); ``missions``: what rewards are conditioned on; ``pasts``: what led to each frame, all of
+        one length (``by_past_length``; the model reads them, the oracle and the copy need not)."""
         raise NotImplementedError
 
     def step(self, actions: Sequence[str]) -> Imagined:
@@ -105,7 +132,7 @@ class Simulator:
         raise NotImplementedError
 
     def begin(self, obs: dict[str, Any]) -> None:
-        """Plan from ``obs``: the planner's observation dict (``frame``, ``mission``, ``world_state``)."""
+        """Plan from ``obs``: the planner's observation dict (``frame``, ``mission``, ``world_state``, ``past``)."""
         self._begin = obs
 
     def simulate(self, sequences: Sequence[Sequence[str]]) -> Rollouts:
@@ -117,7 +144,8 @@ class Simulator:
         frame = obs.get("frame")
         frames = None if frame is None else np.repeat(np.asarray(frame)[None], n, axis=0)
         states = None if obs.get("world_state") is None else [obs["world_state"]] * n
-        self.start(frames, states, [str(obs.get("mission", ""))] * n)
+        pasts = None if obs.get("past") is None else [obs["past"]] * n
+        self.start(frames, states, [str(obs.get("mission", ""))] * n, pasts)
         steps = [self.step([s[t] for s in sequences]) for t in range(h)]
         return Rollouts(
             rewards=np.stack([s.rewards for s in steps], 1).astype(np.float32),
@@ -176,11 +204,22 @@ class ModelSimulator(Simulator):
         self.generator = torch.Generator().manual_seed(seed)
         self._state, self._missions, self.calls = None, [], 0
 
-    def start(self, frames, world_states=None, missions=None) -> None:
+    def start(self, frames, world_states=None, missions=None, pasts=None) -> None:
         if frames is None:
             raise ValueError("ModelSimulator starts from frames: obs['frame'] (H, W, 3) uint8")
+        lengths = {len(p.steps) for p in pasts or ()}
+        if pasts is not None and (len(pasts) != len(frames) or len(lengths) != 1):
+            raise ValueError(
+                "pasts must be one per frame, all of one length (group rows with by_past_length)"
+            )
         with self._precision():
-            self._state = self.model.start(torch.from_numpy(np.ascontiguousarray(frames)))
+            if not lengths - {0}:
+                self._state = self.model.start(torch.from_numpy(np.ascontiguousarray(frames)))
+            else:
+                self._state = self.model.start(torch.from_numpy(np.stack([p.first for p in pasts])))
+                for j in range(lengths.pop()):
+                    seen = torch.from_numpy(np.stack([p.steps[j][1] for p in pasts]))
+                    self.model.observe(self._state, [p.steps[j][0] for p in pasts], seen)
         self._missions = list(missions) if missions is not None else [""] * len(frames)
 
     def step(self, actions: Sequence[str]) -> Imagined:
@@ -231,7 +270,7 @@ class OracleSimulator(Simulator):
         self._last: list[np.ndarray | None] = []  # a finished rollout's last chunk
         self.calls = 0
 
-    def start(self, frames, world_states=None, missions=None) -> None:
+    def start(self, frames, world_states=None, missions=None, pasts=None) -> None:
         if world_states is None or any(s is None for s in world_states):
             raise ValueError(
                 "OracleSimulator needs the true world's state: obs['world_state'] / world_states"
@@ -284,7 +323,7 @@ class CopySimulator(Simulator):
         self.frames_per_action = frames_per_action
         self._last: np.ndarray | None = None
 
-    def start(self, frames, world_states=None, missions=None) -> None:
+    def start(self, frames, world_states=None, missions=None, pasts=None) -> None:
         self._last = np.asarray(frames).copy()  # (B, H, W, 3)
 
     def step(self, actions: Sequence[str]) -> Imagined:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from pan_gym.eval.simulators import Past
 from pan_gym.worlds.base import World
 
 TRAIN_SEEDS = range(0, 1_000_000)
@@ -84,12 +85,14 @@ def listing_action(world: World, rng: np.random.Generator) -> str:
 
 @dataclass
 class StartState:
-    """One evaluation start: its seed, the frame (H, W, 3) uint8, the world snapshot and the mission."""
+    """One evaluation start: its seed, the frame (H, W, 3) uint8, the world snapshot, the mission, and the past
+    that led there from the reset (a simulator may read it: what the agent carries does not show in the frame)."""
 
     seed: int
     frame: np.ndarray
     state: Any
     mission: str
+    past: Past | None = None
 
 
 def start_states(world: World, seeds: list[int], max_warmup: int = 3) -> list[StartState]:
@@ -100,12 +103,14 @@ def start_states(world: World, seeds: list[int], max_warmup: int = 3) -> list[St
     for seed in seeds:
         rng = np.random.default_rng([seed, 0xE7A1])
         frame, info = world.reset(seed=seed)
+        past = Past(frame.copy())
         for _ in range(int(rng.integers(max_warmup + 1))):
-            snap = world.get_state()
-            chunk, _, terminated, truncated, info2 = world.step(listing_action(world, rng))
+            snap, action = world.get_state(), listing_action(world, rng)
+            chunk, _, terminated, truncated, info2 = world.step(action)
             if terminated or truncated:
                 world.set_state(snap)
                 break
             frame, info = chunk[-1], info2
-        out.append(StartState(seed, frame.copy(), world.get_state(), info["mission"]))
+            past = past.then(info.get("action", action), frame.copy())
+        out.append(StartState(seed, frame.copy(), world.get_state(), info["mission"], past))
     return out

@@ -96,7 +96,8 @@ def score_items(
         return {"split": split, "n": 0, "accuracy": None}
     before = np.stack([it["start"].frame for it in items])
     states = [it["start"].state for it in items]
-    pred = imagine_final(simulator, before, states, texts, batch_size)  # (N, H, W, 3)
+    pasts = [it["start"].past for it in items]
+    pred = imagine_final(simulator, before, states, texts, batch_size, pasts)  # (N, H, W, 3)
     finals = np.stack([it["finals"] for it in items])  # (N, 4, H, W, 3)
     d = M.mse(pred[:, None], finals)  # (N, 4)
     correct = d[:, 0] < d[:, 1:].min(axis=1)

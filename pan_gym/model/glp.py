@@ -5,7 +5,8 @@
     ô_{t+1} = g(ŝ_{t+1}, ô_t)  SkyReels-V2/Wan DiT, Causal Swin-DPM (model/decoder.py, diffusion/)
 
 Trained end to end through the decoder's flow-matching loss (``loss``); at inference ``start`` encodes a first
-frame, ``predict`` runs the backbone for a batch of language actions, ``decode`` renders the chunk.
+frame, ``predict`` runs the backbone for a batch of language actions, ``decode`` renders the chunk, ``observe``
+feeds a true outcome instead (a rollout that starts from a known past).
 
 Example:
     >>> import torch
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import Qwen2_5_VLConfig, Qwen2_5_VLModel
+from transformers import Qwen2_5_VLModel
 
 from pan_gym.batched import Batched
 from pan_gym.config import PanConfig, apply_overrides, preset
@@ -37,7 +38,7 @@ from pan_gym.model.backbone import Backbone, BackboneCache, as_adapted
 from pan_gym.model.decoder import ChunkCondition, Decoder, Velocity, load_dit
 from pan_gym.model.encoder import VisionEncoder
 from pan_gym.model.glp_loss import TrainingWindow, glp_loss, predict_states, sample_window
-from pan_gym.model.pretrained import QWEN_TEXT_FIELDS, QWEN_VISION_FIELDS, config_from_checkpoints
+from pan_gym.model.pretrained import config_from_checkpoints, qwen_config
 from pan_gym.model.registry import model_class
 from pan_gym.model.reward import RewardHead
 from pan_gym.model.text import ActionTextEncoder, MiniLMTextEncoder, QwenTextEncoder, UMT5TextEncoder
@@ -107,28 +108,6 @@ def _inference(method):
     return run
 
 
-def _qwen_config(cfg: PanConfig) -> Qwen2_5_VLConfig:
-    e, b = cfg.encoder, cfg.backbone
-    return Qwen2_5_VLConfig(
-        vision_config=dict(
-            {f: getattr(e, f) for f in QWEN_VISION_FIELDS},
-            out_hidden_size=b.hidden_size,
-            fullatt_block_indexes=list(e.fullatt_block_indexes),
-        ),
-        text_config=dict(
-            {f: getattr(b, f) for f in QWEN_TEXT_FIELDS},
-            **({} if b.rms_norm_eps is None else {"rms_norm_eps": b.rms_norm_eps}),
-            bos_token_id=None,
-            eos_token_id=None,
-            rope_parameters={
-                "rope_type": "default",
-                "rope_theta": b.rope_theta,
-                "mrope_section": list(b.mrope_section),
-            },
-        ),
-    )
-
-
 def _check_frames(frames: torch.Tensor, size: int, name: str = "frames") -> None:
     if not isinstance(frames, torch.Tensor) or frames.dtype != torch.uint8:
         raise ValueError(
@@ -152,7 +131,7 @@ class PanWorldModel(nn.Module):
     def __init__(self, cfg: PanConfig, qwen: Qwen2_5_VLModel | None = None):
         super().__init__()
         self.cfg = cfg
-        qwen = qwen or Qwen2_5_VLModel(_qwen_config(cfg))
+        qwen = qwen or Qwen2_5_VLModel(qwen_config(cfg))
         self.encoder = VisionEncoder(qwen.visual)
         self.text = self._make_text(cfg, qwen)
         d = qwen.config.text_config.hidden_size
@@ -315,6 +294,17 @@ class PanWorldModel(nn.Module):
         dec_text, dec_mask = self.decoder_text_of(list(actions), text, mask)
         state.s_hat, state.vis, state.steps = s_hat, None, state.steps + 1
         state.pending = ChunkCondition(dec_text, dec_mask, self.decoder_state(s_hat))
+        return s_hat
+
+    @_inference
+    def observe(self, state: RolloutState, actions: list[str], frames: torch.Tensor) -> torch.Tensor:
+        """f's round for each action, then the true outcome uint8 (B, H, W, 3) in place of a drawn chunk: the
+        rollout goes on from what really happened, with that round in its history. Returns ŝ (B, Q, D)."""
+        _check_frames(frames, self.cfg.image_size)
+        s_hat = self.predict(state, actions)
+        frames = frames.to(self.device)
+        state.vis, state.pending = self.encode(frames), None
+        state.swin = SwinState(last_frame=self.latent.encode(frames[:, None]).to(self.dtype))
         return s_hat
 
     def decoder_text_of(self, actions: list[str], text: torch.Tensor, mask: torch.Tensor):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from transformers import Qwen2_5_VLConfig
+
 from pan_gym.config import PanConfig
 
 # fields named alike in EncoderConfig / BackboneConfig and in Qwen2.5-VL's vision / text configs
@@ -85,3 +87,26 @@ def config_from_checkpoints(cfg: PanConfig) -> PanConfig:
     if cfg.vae.kind == "wan" and cfg.vae.path is not None:
         parts["vae"] = dataclasses.replace(cfg.vae, **_vae_fields(cfg.vae.path))
     return dataclasses.replace(cfg, **parts) if parts else cfg
+
+
+def qwen_config(cfg: PanConfig) -> Qwen2_5_VLConfig:
+    """The Qwen2.5-VL config of h and f that ``cfg`` describes (vision tower and language model)."""
+    e, b = cfg.encoder, cfg.backbone
+    return Qwen2_5_VLConfig(
+        vision_config=dict(
+            {f: getattr(e, f) for f in QWEN_VISION_FIELDS},
+            out_hidden_size=b.hidden_size,
+            fullatt_block_indexes=list(e.fullatt_block_indexes),
+        ),
+        text_config=dict(
+            {f: getattr(b, f) for f in QWEN_TEXT_FIELDS},
+            **({} if b.rms_norm_eps is None else {"rms_norm_eps": b.rms_norm_eps}),
+            bos_token_id=None,
+            eos_token_id=None,
+            rope_parameters={
+                "rope_type": "default",
+                "rope_theta": b.rope_theta,
+                "mrope_section": list(b.mrope_section),
+            },
+        ),
+    )

@@ -144,3 +144,28 @@ def test_macro_policy_draws_mostly_multi_cell_actions():
     templates = [world.action_template(pol(world, rng)) for _ in range(400)]
     multi = sum(t in ("go to the {color} {obj}", "pick up the {color} {obj}") for t in templates)
     assert multi / len(templates) > 0.5  # vs ~0.2 for "random" on the same state
+
+
+def test_carry_policy_drops_soon_after_picking_up():
+    import numpy as np
+
+    from pan_gym.data.policies import make_policy
+    from pan_gym.worlds import make_world
+
+    world, rng, pol = make_world("babyai"), np.random.default_rng(0), make_policy("carry")
+    gaps, picked = [], None
+    for ep in range(20):
+        world.reset(seed=ep)
+        for i in range(30):
+            a = pol(world, rng)
+            if a.startswith("pick up") or a == "drop it":
+                was = world.env.carrying
+                world.step(a)
+                if a == "drop it" and was is not None and world.env.carrying is None and picked is not None:
+                    gaps.append(i - picked)
+                if a.startswith("pick up") and world.env.carrying is not None and was is None:
+                    picked = i
+            else:
+                world.step(a)
+    # vs ~ a tenth of the steps, far apart, for "macro"
+    assert len(gaps) > 40 and np.median(gaps) <= 4

@@ -55,6 +55,35 @@ def test_action_ignoring_simulator_is_not_perfect(world, starts):
     assert r["fidelity"] < 1.0
 
 
+class PastSpy(CopySimulator):
+    """The copy baseline, keeping each ``start`` call's frames and pasts."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls_seen = []
+
+    def start(self, frames, world_states=None, missions=None, pasts=None):
+        super().start(frames)
+        self.calls_seen.append((frames, pasts))
+
+
+def test_each_imagined_action_is_given_the_true_past_that_led_to_its_frame(world, starts):
+    spy = PastSpy()
+    action_fidelity(world, spy, starts, "agent", 4, progress=False)
+    lengths = set()
+    for frames, pasts in spy.calls_seen:
+        assert len({len(p.steps) for p in pasts}) == 1
+        for frame, p in zip(frames, pasts, strict=True):
+            assert np.array_equal(p.steps[-1][1] if p.steps else p.first, frame)
+            lengths.add(len(p.steps))
+    assert len(lengths) > 1  # warm-ups and walks of several lengths
+    for s in starts:  # a start's past replays from the reset to its frame
+        first, _ = world.reset(seed=s.seed)
+        assert np.array_equal(first, s.past.first)
+        for action, frame in s.past.steps:
+            assert np.array_equal(world.step(action)[0][-1], frame)
+
+
 def test_tiny_model_fidelity_runs(world, starts, tiny_model):
     r = action_fidelity(world, ModelSimulator(tiny_model), starts[:3], "agent", progress=False)
     assert 0.0 <= r["fidelity"] < 1.0 and r["_examples"]["pred"].shape[1:] == (64, 64, 3)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pan_gym.eval.simulators import CopySimulator, ModelSimulator, OracleSimulator, Simulator, returns
+from pan_gym.eval.simulators import (
+    CopySimulator,
+    ModelSimulator,
+    OracleSimulator,
+    Past,
+    Simulator,
+    by_past_length,
+    returns,
+)
 from pan_gym.worlds import make_world
 
 SEQUENCES = [["turn left", "go to the green box"], ["go to the green box", "turn left"], ["turn right"] * 2]
@@ -65,3 +73,29 @@ def test_bad_calls_say_what_is_missing(start):
         sim = CopySimulator()
         sim.begin(start)
         sim.simulate([["turn left"], ["turn left", "turn right"]])
+
+
+def test_a_past_reaches_the_models_backbone_and_must_be_of_one_length(start):
+    world = make_world("babyai")
+    first, _ = world.reset(seed=1_000_002)
+    after = world.step("turn left")[0][-1]
+    past = Past(first).then("turn left", after)
+    assert past.steps[0][0] == "turn left" and Past(first).steps == ()
+    sim = ModelSimulator("tiny")
+    states = []
+    for pasts in (None, [past, past]):
+        sim.start(np.stack([after, after]), pasts=pasts)
+        states.append(sim.step(["move forward"] * 2).states)
+    assert sim._state.backbone.num_rounds == 2 and not np.allclose(states[0], states[1])
+    with pytest.raises(ValueError, match="one length"):
+        sim.start(np.stack([after, after]), pasts=[past, Past(after)])
+    with pytest.raises(ValueError, match="one per frame"):
+        sim.start(np.stack([after, after]), pasts=[past])
+    sim.begin({"frame": after, "past": past})  # a planner's observation may carry it too
+    assert sim.simulate([["turn left"]] * 3).states.shape[:2] == (3, 1)
+
+
+def test_by_past_length_batches_rows_of_one_length():
+    f = np.zeros((64, 64, 3), np.uint8)
+    pasts = [Past(f).then("a", f), None, Past(f), Past(f).then("a", f), Past(f)]
+    assert by_past_length(pasts, batch_size=2) == [[1, 2], [4], [0, 3]]

@@ -67,6 +67,24 @@ def test_snapshot_branching_reproduces_frames(tiny_model):
     assert torch.equal(a, b)
 
 
+def test_observe_goes_on_from_the_true_frame_with_the_round_in_history(tiny_model):
+    g = torch.Generator().manual_seed(0)
+    first, seen = (torch.randint(0, 256, (2, 64, 64, 3), generator=g, dtype=torch.uint8) for _ in range(2))
+    state = tiny_model.start(first)
+    tiny_model.observe(state, ["turn left", "drop it"], seen)
+    fresh = tiny_model.start(seen)
+    assert state.backbone.num_rounds == 1 and state.pending is None
+    assert torch.equal(state.vis, fresh.vis) and torch.equal(state.swin.last_frame, fresh.swin.last_frame)
+    # the next step reads the observed round: ŝ differs from a rollout started at the same frame
+    s_past = tiny_model.predict(state, ["move forward"] * 2)
+    s_fresh = tiny_model.predict(fresh, ["move forward"] * 2)
+    assert not torch.allclose(s_past, s_fresh)
+    with pytest.raises(ValueError, match="uint8"):
+        tiny_model.observe(state, ["turn left"] * 2, seen.float())
+    with pytest.raises(ValueError, match="batch size 2"):
+        tiny_model.observe(tiny_model.start(first), ["turn left"], seen)
+
+
 def test_shared_noise_draws_once_per_rollout():
     """``diffusion.shared_noise``: the first chunk is sampled as without it; later chunks reuse its noise and take
     nothing more from the generator; a new rollout draws afresh."""
