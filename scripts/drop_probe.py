@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import torch
 
 from pan_gym.env.models import resolve_model
