@@ -25,6 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from pan_gym.eval.planning_eval import observation
+from pan_gym.eval.simulators import Past
+
 
 class MPC:
     """Plan, execute the first action, re-plan from the next real observation.
@@ -50,14 +53,10 @@ class MPC:
         return plan[0]
 
 
-def observe(world: Any, frame: np.ndarray, mission: str) -> dict[str, Any]:
-    """The planner observation of ``pan_gym.eval.planning_eval`` (frame, mission, valid actions, world snapshot)."""
-    return {
-        "frame": frame,
-        "mission": mission,
-        "actions": world.actions("agent"),
-        "world_state": world.get_state(),
-    }
+def observe(world: Any, frame: np.ndarray, mission: str, past: Past | None = None) -> dict[str, Any]:
+    """The planner observation of ``pan_gym.eval.planning_eval`` (frame, mission, valid actions, the episode's past,
+    world snapshot)."""
+    return observation(world, frame, mission, past)
 
 
 def run_episode(
@@ -70,12 +69,12 @@ def run_episode(
     if hasattr(planner, "reset"):
         planner.reset()
     frame, info = world.reset(seed=seed)
-    mission = info["mission"]
+    mission, past = info["mission"], Past(frame)
     frames: list[np.ndarray] = [frame[None]] if record else []
     actions: list[str] = []
     seconds, success = 0.0, False
     for _ in range(max_steps):
-        obs = observe(world, frame, mission)
+        obs = observe(world, frame, mission, past)
         tic = time.perf_counter()
         action = planner.act(obs)
         seconds += time.perf_counter() - tic
@@ -83,7 +82,7 @@ def run_episode(
         actions.append(action)
         if record:
             frames.append(chunk)
-        frame = chunk[-1]
+        frame, past = chunk[-1], past.then(info.get("action", action), chunk[-1])
         if terminated or truncated:
             success = bool(terminated and info.get("success", reward > 0))
             break

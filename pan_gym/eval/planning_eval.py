@@ -3,8 +3,10 @@
 The hook for planners (the agents issue adds CEM, propose–simulate–select, ...): ``evaluate_planner`` resets the
 true world at each evaluation seed and asks the planner for an action at most ``max_steps`` times. A planner gets an
 observation dict: ``frame`` uint8 (H, W, 3), ``mission`` str, ``actions`` (the agent actions valid now, canonical
-text) and ``world_state`` (a snapshot of the true world, for oracle planners that simulate with the simulator
-itself; a model planner must not read it). Success: the world reports the episode terminated with reward > 0
+text), ``past`` (a ``Past``: the episode's last ``PAST_STEPS`` actions and the true frames they ended on, which a
+model simulator runs through its backbone: what the agent carries never shows in the frame) and ``world_state`` (a
+snapshot of the true world, for oracle planners that simulate with the simulator itself; a model planner must not
+read it). Success: the world reports the episode terminated with reward > 0
 (``info["success"]`` when the world provides it), or, for a world whose goal is to last (``success_by_survival``,
 e.g. CartPole), the episode reaching ``max_steps`` unterminated. PAN's own protocol allows at most 5 steps.
 
@@ -28,6 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from tqdm import tqdm
 
+from pan_gym.eval.simulators import Past
 from pan_gym.eval.starts import assert_disjoint
 from pan_gym.eval.stats import wilson
 from pan_gym.worlds.base import World
@@ -51,7 +54,21 @@ class RandomPlanner:
         return actions[int(self.rng.integers(len(actions)))]
 
 
+# the past a planner is shown: with the decision's own round, PAN's 10 rounds of backbone history
+PAST_STEPS = 9
+
 GoalFn = Callable[[World], Any]  # world (just reset) -> a goal with ``.frame`` (H, W, 3) uint8, or None
+
+
+def observation(world: World, frame: np.ndarray, mission: str, past: Past | None = None) -> dict[str, Any]:
+    """A planner's observation (the module docstring): ``past`` is the episode so far (the frame alone if None)."""
+    return {
+        "frame": frame,
+        "mission": mission,
+        "actions": world.actions("agent"),
+        "past": (past or Past(frame)).last(PAST_STEPS),
+        "world_state": world.get_state(),
+    }
 
 
 def run_episode(
@@ -59,7 +76,7 @@ def run_episode(
 ) -> tuple[bool, int, float] | None:
     """One episode: (success, steps taken, seconds spent in ``planner.act``); None when ``goal_fn`` finds no goal."""
     frame, info = world.reset(seed=seed)
-    mission, thinking = info["mission"], 0.0
+    mission, thinking, past = info["mission"], 0.0, Past(frame)
     goal = None
     if goal_fn is not None:
         found = goal_fn(world)
@@ -67,19 +84,14 @@ def run_episode(
             return None
         goal = found.frame
     for step in range(1, max_steps + 1):
-        obs = {
-            "frame": frame,
-            "mission": mission,
-            "actions": world.actions("agent"),
-            "world_state": world.get_state(),
-        }
+        obs = observation(world, frame, mission, past)
         if goal is not None:
             obs["goal"] = goal
         tic = time.perf_counter()
         action = planner.act(obs)
         thinking += time.perf_counter() - tic
         chunk, reward, terminated, truncated, info = world.step(action)
-        frame = chunk[-1]
+        frame, past = chunk[-1], past.then(info.get("action", action), chunk[-1])
         if terminated:
             return bool(info.get("success", reward > 0)), step, thinking
         if truncated:

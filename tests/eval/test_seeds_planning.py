@@ -34,3 +34,21 @@ def test_random_planner():
     )
     assert r["n"] == 3 and 0 <= r["success_rate"] <= 1 and 1 <= r["mean_steps"] <= 5
     assert r["seconds_per_decision"] > 0  # timed around every decision
+
+
+def test_a_planner_sees_the_episodes_true_past():
+    from pan_gym.eval.planning_eval import PAST_STEPS
+
+    seen = []
+
+    class Spy(RandomPlanner):
+        def act(self, obs):
+            seen.append(obs)
+            return super().act(obs)
+
+    evaluate_planner(Spy, make_world("babyai"), eval_seeds(1, 20_000), max_steps=12, progress=False)
+    assert len(seen[0]["past"].steps) == 0 and len(seen[3]["past"].steps) == 3
+    assert len(seen[-1]["past"].steps) == min(len(seen) - 1, PAST_STEPS)
+    for obs in seen:
+        past = obs["past"]
+        assert (past.steps[-1][1] if past.steps else past.first).tobytes() == obs["frame"].tobytes()

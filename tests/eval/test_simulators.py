@@ -92,10 +92,21 @@ def test_a_past_reaches_the_models_backbone_and_must_be_of_one_length(start):
     with pytest.raises(ValueError, match="one per frame"):
         sim.start(np.stack([after, after]), pasts=[past])
     sim.begin({"frame": after, "past": past})  # a planner's observation may carry it too
-    assert sim.simulate([["turn left"]] * 3).states.shape[:2] == (3, 1)
+    first_call = sim.simulate([["turn left"]] * 3).states
+    assert first_call.shape[:2] == (3, 1)
+    # the past is run once per observation; rolling out from it leaves it as it was
+    assert np.allclose(sim.simulate([["turn left"]] * 3).states, first_call)
 
 
 def test_by_past_length_batches_rows_of_one_length():
     f = np.zeros((64, 64, 3), np.uint8)
     pasts = [Past(f).then("a", f), None, Past(f), Past(f).then("a", f), Past(f)]
     assert by_past_length(pasts, batch_size=2) == [[1, 2], [4], [0, 3]]
+
+
+def test_a_past_keeps_its_last_steps():
+    frames = [np.full((64, 64, 3), i, np.uint8) for i in range(4)]
+    past = Past(frames[0]).then("a", frames[1]).then("b", frames[2]).then("c", frames[3])
+    cut = past.last(2)
+    assert cut.first is frames[1] and [a for a, _ in cut.steps] == ["b", "c"]
+    assert past.last(0).first is frames[3] and past.last(0).steps == () and past.last(5) is past
