@@ -99,7 +99,7 @@ def pss_planner(model: Any, world: Any, seed: int):
 
 def make_planner(kind: str, model: Any, world: Any, seed: int):
     """(plan, close) for ``kind`` in ``PLANNERS``; ``plan(obs)`` gets the planner observation dict
-    (``frame``, ``mission``, ``actions``, ``world_state``) of the true world."""
+    (``pan_gym.eval.planning_eval.observation``) of the true world."""
     if kind == "expert":
         return expert_planner(world, seed), lambda: None
     if kind == "pss":
@@ -130,6 +130,8 @@ def run_demo(
     """
     from tqdm import tqdm
 
+    from pan_gym.eval.planning_eval import observation
+    from pan_gym.eval.simulators import Past
     from pan_gym.ui.common import write_video
     from pan_gym.ui.session import Session
 
@@ -143,16 +145,11 @@ def run_demo(
         bar = tqdm(
             range(steps), desc=f"planning ({planner}) + imagining", unit="action", disable=not progress
         )
+        past = Past(frame)
         for _ in bar:
-            w = session.world
-            obs = {
-                "frame": frame,
-                "mission": session.mission,
-                "actions": w.actions("agent"),
-                "world_state": w.get_state(),
-            }
-            r = session.step(plan(obs))
-            frame = r.true[-1] if r.true is not None else frame
+            r = session.step(plan(observation(session.world, frame, session.mission, past)))
+            if r.true is not None:
+                frame, past = r.true[-1], past.then(r.action, r.true[-1])
             bar.set_postfix_str(r.action[:40])
             if r.true_done:
                 reached = (r.true_reward or 0.0) > 0
