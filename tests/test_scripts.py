@@ -50,3 +50,25 @@ def test_symbolic_probe_scores_every_held_out_transition(tmp_path, monkeypatch, 
     monkeypatch.setattr(sys, "argv", [*argv, "--only", "fly away"])
     with pytest.raises(SystemExit, match="no transitions"):
         runpy.run_path(str(script), run_name="__main__")
+
+
+def test_carry_probe_reads_a_label_a_feature_carries_and_not_one_it_does_not():
+    import numpy as np
+
+    probe = runpy.run_path(str(SCRIPTS / "carry_probe.py"))
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    x = rng.normal(size=(300, 16))
+    x[:, 0] += 3 * y  # one feature holds the label
+    assert probe["fit_and_score"](x, y, 200) > 0.9
+    assert probe["fit_and_score"](rng.normal(size=(300, 16)), y, 200) < 0.6
+
+
+def test_drop_and_carry_probes_run_on_a_tiny_model(tmp_path, tiny_model, monkeypatch, capsys):
+    model = tiny_model.save_pretrained(tmp_path / "model")
+    for name, extra in (("drop_probe.py", []), ("carry_probe.py", ["--train", "2"])):
+        argv = [str(SCRIPTS / name), "--model", str(model), "--episodes", "4", *extra]
+        monkeypatch.setattr(sys, "argv", argv)
+        runpy.run_path(str(SCRIPTS / name), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "real history" in out and "carried colour" in out

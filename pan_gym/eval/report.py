@@ -265,10 +265,12 @@ def markdown(results: dict[str, Any], images: dict[str, str]) -> str:
         "transitions whose true frame changes; copying the previous frame scores 0 there (copy rate says how often "
         "the simulator did that instead).",
         "- Step-wise: the imagined outcome is nearer (MSE) to the true one than to 3 distractor outcomes.",
+        "- Each start (and each walk to a template it does not offer) is given to the simulator with its past: the "
+        "actions that led there and their true frames, which a model runs through its backbone.",
         "- Smoothness: PAN's median flow velocity × exp(−median acceleration); shown as imagined / true.",
         "- Consistency: mean score over the last quarter of the horizon / first quarter (1 = no drift); read it "
         "with the absolute scores (a simulator that is wrong from the first step does not drift either).",
-        "- Long horizons: open-loop rollouts from the start frame alone. The listing walk (the headline) draws each "
+        "- Long horizons: open-loop rollouts from the start frame (and its past). The listing walk (the headline) draws each "
         "action as a user meets them, a template uniformly from the world's whole listing (agent actions and "
         "environment events); the primitive walk takes forward-biased single steps. Every step of both changes the "
         "true frame (a draw that would not is drawn again), so copying is wrong at every step. They stop at the "

@@ -311,10 +311,15 @@ class Backbone(nn.Module):
         return hidden[:, is_query.to(hidden.device)].view(b, n, q, -1)
 
     def forward_train(self, vis: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced ŝ (B, N, Q, D). With the enhanced state, a first no-grad pass without ŝ slots supplies
-        the ŝ inputs of the second (the model's own predictions, as at inference)."""
-        if not self.cfg.enhanced_state or vis.shape[1] == 1:
+        """Teacher-forced ŝ (B, N, Q, D), equal to stepping the rounds one by one. With the enhanced state each
+        round's ŝ slot holds the previous round's prediction, which itself read a slot: no-grad passes, the first
+        without slots, each feeding its predictions to the next, make one more round exact per pass, so N − 1 of
+        them give the last pass (with gradients) the ŝ inputs inference would have."""
+        n = vis.shape[1]
+        if not self.cfg.enhanced_state or n == 1:
             return self.teacher_forced(vis, action)
         with torch.no_grad():
-            s_first = self.teacher_forced(vis, action)
-        return self.teacher_forced(vis, action, s_first[:, :-1].detach())
+            s_hat = self.teacher_forced(vis, action)
+            for _ in range(n - 2):
+                s_hat = self.teacher_forced(vis, action, s_hat[:, :-1])
+        return self.teacher_forced(vis, action, s_hat[:, :-1].detach())

@@ -38,6 +38,21 @@ def test_incremental_steps_equal_teacher_forcing(tiny_model):
     assert torch.allclose(tf, torch.stack(s_hats, 1), atol=1e-4)
 
 
+def test_the_training_forward_equals_stepping_the_rounds_one_by_one(tiny_model):
+    """Each round's ŝ slot in training holds what inference puts there: the previous round's own prediction."""
+    f = tiny_model.backbone
+    assert f.cfg.enhanced_state
+    steps = _inputs(f.cfg.max_rounds)
+    cache, s_hats, s = f.new_cache(), [], None
+    with torch.no_grad():
+        for vis, act in steps:
+            s = f.step(cache, vis, act, s)
+            s_hats.append(s)
+        vis = torch.stack([v for v, _ in steps], 1)
+        act = torch.stack([a for _, a in steps], 1)
+        assert torch.allclose(f.forward_train(vis, act), torch.stack(s_hats, 1), atol=1e-4)
+
+
 def test_queries_are_dropped_and_memory_is_bounded(tiny_model):
     f = tiny_model.backbone
     cache, s, lengths = f.new_cache(), None, []
