@@ -10,6 +10,17 @@ def _inputs(n, b=2, seed=0):
     return [(torch.randn(b, 16, 32, generator=g), torch.randn(b, 12, 32, generator=g)) for _ in range(n)]
 
 
+def _stepped(f, n):
+    """n random rounds stepped one by one: vis (B, n, N_vis, D), actions (B, n, L, E) and ŝ (B, n, Q, D)."""
+    steps, cache, s_hats, s = _inputs(n), f.new_cache(), [], None
+    with torch.no_grad():
+        for vis, act in steps:
+            s = f.step(cache, vis, act, s)
+            s_hats.append(s)
+    vis, act = (torch.stack([x[i] for x in steps], 1) for i in (0, 1))
+    return vis, act, torch.stack(s_hats, 1)
+
+
 def test_cached_step_equals_full_recompute_across_the_cap(tiny_model):
     # tiny: max_rounds 3, keep_rounds 2 -> the cache is rebuilt several times in 8 steps
     f = tiny_model.backbone
@@ -26,31 +37,19 @@ def test_cached_step_equals_full_recompute_across_the_cap(tiny_model):
 def test_incremental_steps_equal_teacher_forcing(tiny_model):
     """The masked one-pass training forward sees exactly the history the KV-cached rollout sees."""
     f = tiny_model.backbone
-    steps = _inputs(3)
-    cache, s_hats, s = f.new_cache(), [], None
+    vis, act, s_hats = _stepped(f, 3)
     with torch.no_grad():
-        for vis, act in steps:
-            s = f.step(cache, vis, act, s)
-            s_hats.append(s)
-        vis = torch.stack([v for v, _ in steps], 1)
-        act = torch.stack([a for _, a in steps], 1)
-        tf = f.teacher_forced(vis, act, torch.stack(s_hats[:-1], 1))
-    assert torch.allclose(tf, torch.stack(s_hats, 1), atol=1e-4)
+        tf = f.teacher_forced(vis, act, s_hats[:, :-1])
+    assert torch.allclose(tf, s_hats, atol=1e-4)
 
 
 def test_the_training_forward_equals_stepping_the_rounds_one_by_one(tiny_model):
     """Each round's ŝ slot in training holds what inference puts there: the previous round's own prediction."""
     f = tiny_model.backbone
     assert f.cfg.enhanced_state
-    steps = _inputs(f.cfg.max_rounds)
-    cache, s_hats, s = f.new_cache(), [], None
+    vis, act, s_hats = _stepped(f, f.cfg.max_rounds)
     with torch.no_grad():
-        for vis, act in steps:
-            s = f.step(cache, vis, act, s)
-            s_hats.append(s)
-        vis = torch.stack([v for v, _ in steps], 1)
-        act = torch.stack([a for _, a in steps], 1)
-        assert torch.allclose(f.forward_train(vis, act), torch.stack(s_hats, 1), atol=1e-4)
+        assert torch.allclose(f.forward_train(vis, act), s_hats, atol=1e-4)
 
 
 def test_queries_are_dropped_and_memory_is_bounded(tiny_model):
