@@ -7,8 +7,7 @@ need a door or a carried object are scored as often as the rest (``unreached``: 
 Meta-World task's action; those take a template the start offers instead). The action is phrased with a train
 phrasing, executed in the true world and imagined from that state's frame and the past that led there (the start's
 warm-up and the walk: their actions and true frames, which the model runs through its backbone, so "drop it" can
-know what is carried). Scored on the final frame of each
-chunk with ``metrics.outcome_shown`` (BabyAI: grid-exact).
+know what is carried). Scored on the final frame of each chunk with ``metrics.outcome_shown`` (BabyAI: grid-exact).
 
 The headline ``fidelity`` counts only transitions whose true frame changes (``metrics.changed``): a no-op is "shown"
 by copying the previous frame (the copy baseline). ``copy_rate`` is how often the imagined frame is the
@@ -86,10 +85,8 @@ class _Walk:
             self.world.set_state(self.points[-1][1])
             action = listing_action(self.world, self.rng)
             chunk, *_, info = self.world.step(action)
-            state, past = (
-                self.world.get_state(),
-                self.points[-1][3].then(info.get("action", action), chunk[-1]),
-            )
+            past = self.points[-1][3].then(info.get("action", action), chunk[-1])
+            state = self.world.get_state()
             self.points.append((chunk[-1], state, _offered(self.world, state, self.kind), past))
             if template in self.points[-1][2]:
                 return self.points[-1]
