@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from pan_gym.eval.planning_eval import observation
+# the planner observation (``pan_gym.eval.planning_eval.observation``), re-exported
+from pan_gym.eval.planning_eval import observation as observe
 from pan_gym.eval.simulators import Past
 
 
@@ -51,12 +52,6 @@ class MPC:
             plan = [self.planner.act(obs)]
         self._rest = list(plan[1:])
         return plan[0]
-
-
-def observe(world: Any, frame: np.ndarray, mission: str, past: Past | None = None) -> dict[str, Any]:
-    """The planner observation of ``pan_gym.eval.planning_eval`` (frame, mission, valid actions, the episode's past,
-    world snapshot)."""
-    return observation(world, frame, mission, past)
 
 
 def run_episode(

@@ -18,6 +18,7 @@ import argparse
 
 import numpy as np
 import torch
+from drop_probe import carry_to_a_free_cell
 
 from pan_gym.env.models import resolve_model
 from pan_gym.worlds import make_world
@@ -64,18 +65,10 @@ def main() -> None:
     feats: dict[str, list[np.ndarray]] = {"real history": [], "frame alone": []}
     colours, types = [], []
     for seed in range(1_000_000, 1_000_000 + args.episodes):
-        frame, info = world.reset(seed=seed)
-        mover = info["mission"].split("put the ")[1].split(" next")[0]
-        past = [(f"pick up the {mover}", world.step(f"pick up the {mover}")[0][-1])]
-        if world.env.carrying is None:
+        setup = carry_to_a_free_cell(world, seed, rng)
+        if setup is None:
             continue
-        for _ in range(int(rng.integers(4))):
-            action = ("turn left", "turn right", "move forward")[int(rng.integers(3))]
-            past.append((action, world.step(action)[0][-1]))
-        for _ in range(4):  # turn until the agent faces an empty cell
-            if world.env.grid.get(*world.env.front_pos) is None:
-                break
-            past.append(("turn left", world.step("turn left")[0][-1]))
+        frame, past = setup
         state = model.start(torch.from_numpy(frame[None]))
         for action, seen in past:
             model.observe(state, [action], torch.from_numpy(seen[None]))

@@ -11,12 +11,33 @@ which object to draw. Counts whole frames drawn exactly, and drops whose cell sh
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+import numpy as np
 import torch
 
 from pan_gym.env.models import resolve_model
 from pan_gym.eval.metrics import TileBook
 from pan_gym.worlds import make_world
+
+
+def carry_to_a_free_cell(world: Any, seed: int, rng: np.random.Generator | None = None):
+    """PutNextLocal at ``seed``: pick up the object the mission moves, take 0–3 random turns or steps (with ``rng``),
+    turn until the agent faces an empty cell. Returns (the reset frame, [(action, the frame it ended on), ...]), or
+    None when nothing was picked up."""
+    frame, info = world.reset(seed=seed)
+    mover = info["mission"].split("put the ")[1].split(" next")[0]
+    past = [(f"pick up the {mover}", world.step(f"pick up the {mover}")[0][-1])]
+    if world.env.carrying is None:
+        return None
+    for _ in range(0 if rng is None else int(rng.integers(4))):
+        action = ("turn left", "turn right", "move forward")[int(rng.integers(3))]
+        past.append((action, world.step(action)[0][-1]))
+    for _ in range(4):
+        if world.env.grid.get(*world.env.front_pos) is None:
+            break
+        past.append(("turn left", world.step("turn left")[0][-1]))
+    return frame, past
 
 
 def main() -> None:
@@ -34,13 +55,10 @@ def main() -> None:
     exact = {(m, h): 0 for m in models for h in ("frame alone", "real history")}
     cell, n = dict.fromkeys(exact, 0), 0
     for seed in range(1_000_000, 1_000_000 + args.episodes):
-        frame, info = world.reset(seed=seed)
-        mover = info["mission"].split("put the ")[1].split(" next")[0]
-        past = [(f"pick up the {mover}", world.step(f"pick up the {mover}")[0][-1])]
-        for _ in range(4):  # turn until the agent faces an empty cell
-            if world.env.grid.get(*world.env.front_pos) is None:
-                break
-            past.append(("turn left", world.step("turn left")[0][-1]))
+        setup = carry_to_a_free_cell(world, seed)
+        if setup is None:
+            continue
+        frame, past = setup
         (x, y), before = world.env.front_pos, past[-1][1]
         after = world.step("drop it")[0][-1]
         if world.env.carrying is not None:  # nothing was dropped

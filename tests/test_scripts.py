@@ -52,8 +52,11 @@ def test_symbolic_probe_scores_every_held_out_transition(tmp_path, monkeypatch, 
         runpy.run_path(str(script), run_name="__main__")
 
 
-def test_carry_probe_reads_a_label_a_feature_carries_and_not_one_it_does_not():
+def test_carry_probe_reads_a_label_a_feature_carries_and_not_one_it_does_not(monkeypatch):
     import numpy as np
+
+    # as when the script runs: its directory is on the path
+    monkeypatch.syspath_prepend(str(SCRIPTS))
 
     probe = runpy.run_path(str(SCRIPTS / "carry_probe.py"))
     rng = np.random.default_rng(0)
@@ -65,6 +68,7 @@ def test_carry_probe_reads_a_label_a_feature_carries_and_not_one_it_does_not():
 
 
 def test_drop_and_carry_probes_run_on_a_tiny_model(tmp_path, tiny_model, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(SCRIPTS))
     model = tiny_model.save_pretrained(tmp_path / "model")
     for name, extra in (("drop_probe.py", []), ("carry_probe.py", ["--train", "2"])):
         argv = [str(SCRIPTS / name), "--model", str(model), "--episodes", "4", *extra]

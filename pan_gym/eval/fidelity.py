@@ -74,8 +74,7 @@ class _Walk:
     def __init__(self, world: World, start: StartState, kind: str):
         self.world, self.kind = world, kind
         self.rng = np.random.default_rng([start.seed, 0xADA])
-        past = start.past if start.past is not None else Past(start.frame)
-        self.points = [(start.frame, start.state, _offered(world, start.state, kind), past)]
+        self.points = [(start.frame, start.state, _offered(world, start.state, kind), start.past)]
 
     def first_offering(self, template: str):
         for point in self.points:
@@ -103,15 +102,14 @@ def imagine_final(
     states: list[Any],
     texts: list[str],
     batch_size: int,
-    pasts: list[Past | None] | None = None,
+    pasts: list[Past] | None = None,
 ) -> np.ndarray:
-    """The simulator's final frame for one action from each start (given the past that led there), in batches of
-    one past length: (N, H, W, 3)."""
+    """The simulator's final frame for one action from each start (given the past that led there; the frame alone
+    when None), in batches of one past length: (N, H, W, 3)."""
     out = np.zeros((len(texts), *befores.shape[1:]), np.uint8)
-    pasts = pasts if pasts is not None else [None] * len(texts)
+    pasts = pasts if pasts is not None else [Past(b) for b in befores]
     for rows in by_past_length(pasts, batch_size):
-        given = None if pasts[rows[0]] is None else [pasts[i] for i in rows]
-        simulator.start(befores[rows], [states[i] for i in rows], pasts=given)
+        simulator.start(befores[rows], [states[i] for i in rows], pasts=[pasts[i] for i in rows])
         out[rows] = simulator.step([texts[i] for i in rows]).frames[:, -1]
     return out
 

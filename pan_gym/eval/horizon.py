@@ -122,7 +122,7 @@ def long_horizon(
     )
     for rows in by_past_length([s.past for s in starts], batch_size):
         group, rolls = [starts[i] for i in rows], [rollouts[i] for i in rows]
-        pasts = None if group[0].past is None else [s.past for s in group]
+        pasts = [s.past for s in group]
         simulator.start(np.stack([s.frame for s in group]), [s.state for s in group], pasts=pasts)
         length = max(len(a) for a, _ in rolls)
         preds = []

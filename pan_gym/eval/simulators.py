@@ -58,10 +58,10 @@ class Past:
         return Past(self.steps[-n - 1][1], self.steps[len(self.steps) - n :])
 
 
-def by_past_length(pasts: Sequence[Past | None], batch_size: int) -> list[list[int]]:
+def by_past_length(pasts: Sequence[Past], batch_size: int) -> list[list[int]]:
     """Index batches of at most ``batch_size`` whose pasts have one length (a ``start`` call takes one), shortest
     pasts first."""
-    length = [0 if p is None else len(p.steps) for p in pasts]
+    length = [len(p.steps) for p in pasts]
     out: list[list[int]] = []
     for n in sorted(set(length)):
         rows = [i for i, k in enumerate(length) if k == n]

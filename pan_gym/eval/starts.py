@@ -86,13 +86,18 @@ def listing_action(world: World, rng: np.random.Generator) -> str:
 @dataclass
 class StartState:
     """One evaluation start: its seed, the frame (H, W, 3) uint8, the world snapshot, the mission, and the past
-    that led there from the reset (a simulator may read it: what the agent carries does not show in the frame)."""
+    that led there from the reset (a simulator may read it: what the agent carries does not show in the frame; the
+    frame alone when not given)."""
 
     seed: int
     frame: np.ndarray
     state: Any
     mission: str
     past: Past | None = None
+
+    def __post_init__(self) -> None:
+        if self.past is None:
+            self.past = Past(self.frame)
 
 
 def start_states(world: World, seeds: list[int], max_warmup: int = 3) -> list[StartState]:

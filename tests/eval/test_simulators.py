@@ -100,7 +100,7 @@ def test_a_past_reaches_the_models_backbone_and_must_be_of_one_length(start):
 
 def test_by_past_length_batches_rows_of_one_length():
     f = np.zeros((64, 64, 3), np.uint8)
-    pasts = [Past(f).then("a", f), None, Past(f), Past(f).then("a", f), Past(f)]
+    pasts = [Past(f).then("a", f), Past(f), Past(f), Past(f).then("a", f), Past(f)]
     assert by_past_length(pasts, batch_size=2) == [[1, 2], [4], [0, 3]]
 
 
